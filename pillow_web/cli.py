@@ -1,0 +1,139 @@
+"""The ``pillow-web`` command: serve the dashboard, post a state, run a local Azurite."""
+
+import logging
+import signal
+import sys
+from functools import wraps
+
+import click
+import gevent
+from gevent.event import Event
+
+from . import config as settings_module
+from .azurite import Azurite, AzuriteError
+from .catalog import Catalog
+from .config import ROOT, ConfigError
+from .messages import Rejected, compose, encode, parse
+from .storage import Storage, describe
+
+log = logging.getLogger(__name__)
+
+
+def friendly_errors(command):
+    """Turn configuration and storage failures into one clear line and exit code 1."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        from azure.core.exceptions import AzureError
+
+        try:
+            return command(*args, **kwargs)
+        except (ConfigError, AzuriteError) as exc:
+            raise click.ClickException(str(exc)) from None
+        except AzureError as exc:
+            raise click.ClickException(f"storage: {describe(exc)}") from None
+
+    return wrapper
+
+
+def open_storage(settings):
+    try:
+        return Storage(settings["CONNECTION_STRING"], settings["QUEUE"], settings["CONTAINER"])
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def load_catalog(settings):
+    return Catalog.load(ROOT / settings["STATES_FILE"], ROOT / "static" / "img")
+
+
+@click.group(help="The live state viewer for the Huggable Cloud Pillow.")
+@click.option("--log-level", envvar="PILLOW_LOG_LEVEL", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              help="How much to log (env PILLOW_LOG_LEVEL).")
+def cli(log_level):
+    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The SDK logs every request and its headers at INFO; only its warnings are worth reading.
+    quiet = max(logging.WARNING, logging.getLogger().level)
+    logging.getLogger("azure").setLevel(quiet)
+    # gevent-websocket logs every request at INFO; our access log is at DEBUG instead.
+    logging.getLogger("geventwebsocket").setLevel(quiet)
+
+
+@cli.command()
+@click.option("--host", envvar="PILLOW_HOST", help="Address to listen on (env PILLOW_HOST).")
+@click.option("--port", envvar="PILLOW_PORT", type=int, help="Port to listen on (env PILLOW_PORT).")
+@click.option("--demo", is_flag=True, envvar="PILLOW_DEMO",
+              help="Also run an in-memory Azurite on the default ports; random secret key "
+                   "(env PILLOW_DEMO).")
+@friendly_errors
+def serve(host, port, demo):
+    """Serve the kiosk page and push every state change; Ctrl-C or SIGTERM stops cleanly."""
+    from .server import run
+
+    overrides = {"DEMO": True} if demo else {}
+    if host:
+        overrides["HOST"] = host
+    if port:
+        overrides["PORT"] = port
+    azurite = None
+    if demo:
+        azurite = Azurite(blob_port=10000, queue_port=10001, table_port=10002)
+        click.echo("starting an in-memory Azurite on 127.0.0.1:10000-10002 ...", err=True)
+        azurite.start()
+    try:
+        run(overrides)
+    finally:
+        if azurite:
+            azurite.stop()
+
+
+@cli.command()
+@click.argument("state")
+@click.option("--text", envvar="PILLOW_POST_TEXT",
+              help="Text to show instead of the state's own (env PILLOW_POST_TEXT).")
+@click.option("--at", envvar="PILLOW_POST_AT",
+              help="ISO-8601 time the state was sensed; default now (env PILLOW_POST_AT).")
+@click.option("--base64", "as_base64", is_flag=True, envvar="PILLOW_POST_BASE64",
+              help="Encode the message in base64, as Azure Functions do (env PILLOW_POST_BASE64).")
+@click.option("--force", is_flag=True, envvar="PILLOW_POST_FORCE",
+              help="Send even if the dashboard would reject it (env PILLOW_POST_FORCE).")
+@friendly_errors
+def post(state, text, at, as_base64, force):
+    """Put STATE on the queue, as the pillow would (e.g. `pillow-web post hugging`)."""
+    settings = settings_module.load()
+    content = compose(state.strip(), text, at)
+    try:
+        parse(content, load_catalog(settings).names)
+    except Rejected as exc:
+        if not force:
+            raise click.ClickException(f"{exc} (use --force to send it anyway)") from None
+        click.echo(f"warning: {exc}; sending anyway", err=True)
+    storage = open_storage(settings)
+    storage.ensure()
+    sent = storage.send(encode(content, as_base64))
+    click.echo(f"posted {state.strip().upper()} to {settings['QUEUE']} (message {sent.id})")
+
+
+@cli.command()
+@click.option("--location", envvar="PILLOW_AZURITE_DIR", default=str(ROOT / ".azurite"),
+              show_default=True, type=click.Path(file_okay=False),
+              help="Folder Azurite keeps its data in (env PILLOW_AZURITE_DIR).")
+@click.option("--in-memory", is_flag=True, envvar="PILLOW_AZURITE_IN_MEMORY",
+              help="Keep nothing on disk (env PILLOW_AZURITE_IN_MEMORY).")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="PILLOW_AZURITE_HOST",
+              help="Address to listen on (env PILLOW_AZURITE_HOST).")
+@friendly_errors
+def azurite(location, in_memory, host):
+    """Run the pinned local Azurite in the foreground on ports 10000-10002."""
+    server = Azurite(None if in_memory else location, host, 10000, 10001, 10002)
+    server.start(output=None)
+    where = "in memory" if in_memory else f"data in {location}"
+    click.echo(f"Azurite on {host}:10000 (blob) and :10001 (queue), {where}; Ctrl-C stops it")
+    stopped = Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        gevent.signal_handler(signum, stopped.set)
+    gevent.spawn(lambda: (server.process.wait(), stopped.set()))
+    stopped.wait()
+    server.stop()

@@ -1,0 +1,152 @@
+"""Settings in layers: defaults, TOML files, ``PILLOW_*`` environment, then the caller's mapping.
+
+Every setting is declared once in ``SETTINGS``; anything else is an error that names it, so a typo
+in an environment variable or a TOML key stops the start instead of being silently ignored.
+"""
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The fixed, public Azurite development account (from Azurite's README); not a secret.
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+
+def azurite_connection_string(host="127.0.0.1", blob_port=10000, queue_port=10001):
+    """Connection string for an Azurite on ``host`` with the given ports."""
+    return (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+        f"AccountKey={AZURITE_KEY};"
+        f"BlobEndpoint=http://{host}:{blob_port}/devstoreaccount1;"
+        f"QueueEndpoint=http://{host}:{queue_port}/devstoreaccount1;"
+    )
+
+
+class ConfigError(Exception):
+    """A setting is unknown or has a value the app cannot use."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    type: type
+    default: object
+    help: str
+
+
+SETTINGS = {
+    "CONNECTION_STRING": Setting(
+        str, azurite_connection_string(), "Azure Storage connection string (queue and blob)."
+    ),
+    "QUEUE": Setting(
+        str, "pillow-state", "Queue the pillow posts to; bad ones go to <queue>-poison."
+    ),
+    "CONTAINER": Setting(str, "pillow-web", "Blob container that holds the state snapshot."),
+    "STATES_FILE": Setting(str, "config/states.toml", "State catalog (TOML), under the project."),
+    "POLL_MIN": Setting(float, 0.1, "Seconds between polls while messages arrive."),
+    "POLL_MAX": Setting(float, 1.0, "Longest wait between polls while the queue is empty."),
+    "VISIBILITY_TIMEOUT": Setting(int, 10, "Seconds a received message stays hidden from others."),
+    "MAX_DEQUEUE": Setting(int, 5, "Deliveries after which an unapplied message is poisoned."),
+    "SECRET_KEY": Setting(str, "", "Flask secret key (sessions); required outside demo and tests."),
+    "OPERATOR_TOKEN": Setting(str, "", "Bearer token for the write API; empty disables writes."),
+    "CORS_ORIGINS": Setting(str, "", "Extra origins allowed to open the socket, comma separated."),
+    "HOST": Setting(str, "127.0.0.1", "Address `pillow-web serve` listens on."),
+    "PORT": Setting(int, 5000, "Port `pillow-web serve` listens on."),
+    "DEMO": Setting(bool, False, "Demo mode: a random secret key per run is acceptable."),
+}
+
+# Environment names owned by CLI options (click's envvar fallbacks), not by the app's settings.
+CLI_ENV_PREFIXES = ("PILLOW_POST_", "PILLOW_AZURITE_", "PILLOW_POISON_")
+FILE_ENV = "PILLOW_CONFIG"
+# Azure's rule for queue and container names; 56 leaves room for the "-poison" suffix.
+AZURE_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,54}[a-z0-9]$")
+
+
+def _coerce(name, value):
+    """Return ``value`` as the declared type of setting ``name``, or raise ConfigError."""
+    if name not in SETTINGS:
+        known = ", ".join(sorted(SETTINGS))
+        raise ConfigError(f"unknown setting {name!r} (known settings: {known})")
+    kind = SETTINGS[name].type
+    if kind is bool and isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"setting {name} must be true or false, not {value!r}")
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, kind) and not (kind is not bool and isinstance(value, bool)):
+        return value
+    if isinstance(value, str):
+        try:
+            return kind(value.strip())
+        except ValueError:
+            pass
+    raise ConfigError(f"setting {name} must be a {kind.__name__}, not {value!r}")
+
+
+def _from_toml(path):
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    try:
+        return {key.upper(): _coerce(key.upper(), value) for key, value in data.items()}
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _from_env(environ):
+    values = {}
+    for key, value in environ.items():
+        if not key.startswith("PILLOW_") or key == FILE_ENV or key.startswith(CLI_ENV_PREFIXES):
+            continue
+        try:
+            values[key[len("PILLOW_") :]] = _coerce(key[len("PILLOW_") :], value)
+        except ConfigError as exc:
+            raise ConfigError(f"environment variable {key}: {exc}") from None
+    return values
+
+
+def load(overrides=None, environ=None):
+    """Merge every layer into one dict of validated settings."""
+    environ = os.environ if environ is None else environ
+    values = {name: setting.default for name, setting in SETTINGS.items()}
+    values.update(_from_toml(ROOT / "config" / "default.toml"))
+    if environ.get(FILE_ENV):
+        values.update(_from_toml(environ[FILE_ENV]))
+    values.update(_from_env(environ))
+    flask_keys = {"TESTING", "DEBUG"}
+    for key, value in (overrides or {}).items():
+        values[key] = value if key in flask_keys else _coerce(key, value)
+    _check(values)
+    return values
+
+
+def _check(values):
+    """Cross-field checks that a single type cannot express."""
+    if not values["CONNECTION_STRING"].strip():
+        raise ConfigError("setting CONNECTION_STRING is empty")
+    for name in ("QUEUE", "CONTAINER"):
+        if not AZURE_NAME.match(values[name]):
+            raise ConfigError(
+                f"setting {name} must be 3-56 lowercase letters, digits or single hyphens,"
+                f" not {values[name]!r}"
+            )
+    if not 0 < values["POLL_MIN"] <= values["POLL_MAX"] <= 60:
+        raise ConfigError("settings POLL_MIN and POLL_MAX need 0 < POLL_MIN <= POLL_MAX <= 60")
+    if not 1 <= values["VISIBILITY_TIMEOUT"] <= 3600:
+        raise ConfigError("setting VISIBILITY_TIMEOUT must be between 1 and 3600 seconds")
+    if not 1 <= values["MAX_DEQUEUE"] <= 100:
+        raise ConfigError("setting MAX_DEQUEUE must be between 1 and 100")
+    if not 0 < values["PORT"] < 65536:
+        raise ConfigError(f"setting PORT must be a TCP port, not {values['PORT']}")

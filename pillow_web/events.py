@@ -1,0 +1,44 @@
+"""Socket.IO: push ``state`` and ``status`` to screens. Screens only listen; nothing they send
+changes anything."""
+
+import logging
+
+from flask import current_app
+from flask_socketio import SocketIO, emit
+
+log = logging.getLogger(__name__)
+
+socketio = SocketIO()
+
+
+def init_app(app):
+    """Bind Socket.IO to ``app``; return the function the watcher pushes events with."""
+    origins = [origin.strip() for origin in app.config["CORS_ORIGINS"].split(",") if origin.strip()]
+    socketio.init_app(
+        app,
+        async_mode="gevent",
+        # None means same-origin only; listed origins are added for other front ends.
+        cors_allowed_origins=origins or None,
+        # Screens send nothing but pings; a small buffer caps what one client can make us parse.
+        max_http_buffer_size=4096,
+    )
+    server = socketio.server  # this app's server, even if another app is created later (tests)
+
+    def push(event, data):
+        server.emit(event, data, namespace="/")
+
+    return push
+
+
+@socketio.on("connect")
+def on_connect(auth=None):
+    """A new screen gets the current state and queue status at once, not at the next change."""
+    pillow = current_app.extensions["pillow"]
+    emit("state", pillow.store.payload())
+    emit("status", pillow.watcher.status())
+
+
+@socketio.on("*")
+def on_anything(event, *args):
+    """Screens cannot change state through the socket: whatever they send is ignored."""
+    log.debug("ignored client event %r", event)

@@ -1,0 +1,198 @@
+"""Queue message format: parse what the pillow or an operator posted, or say exactly why not.
+
+Three forms are accepted, raw UTF-8 or base64-encoded:
+
+* a JSON object ``{"state": "HUGGING", "text": "...", "at": "2026-11-22T10:00:00Z"}``
+* a bare state name, ``hugging``
+* the original pillow's Python tuple text, ``('HUGGING', 0.93)``, read with ``ast.literal_eval``
+
+``parse`` returns a ``Message`` or raises ``Rejected`` with a reason meant for people; it raises
+nothing else, whatever the input.
+"""
+
+import ast
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from .catalog import TEXT_MAX
+
+MAX_CHARS = 4096
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(minutes=5)
+STATE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class Rejected(ValueError):
+    """The message cannot be used; ``str(exc)`` is the reason kept with it in the poison queue."""
+
+
+@dataclass(frozen=True)
+class Message:
+    state: str
+    text: str | None = None
+    at: datetime | None = None
+
+
+def parse(content, states, now=None):
+    """Parse queue ``content`` (str) against the known ``states`` (a container of upper names)."""
+    now = now or datetime.now(UTC)
+    if not isinstance(content, str):
+        raise Rejected("message is not text")
+    if len(content) > MAX_CHARS:
+        raise Rejected(f"message is {len(content)} characters; the limit is {MAX_CHARS}")
+    try:
+        return _parse_text(content, states, now)
+    except Rejected as raw_reason:
+        decoded = _base64_text(content)
+        if decoded is None:
+            raise
+        if decoded is NOT_TEXT:
+            raise Rejected(f"{raw_reason}; as base64 it does not decode to UTF-8 text") from None
+        try:
+            return _parse_text(decoded, states, now)
+        except Rejected as exc:
+            raise Rejected(f"base64 message: {exc}") from raw_reason
+
+
+NOT_TEXT = object()
+
+
+def _base64_text(content):
+    """Decoded text if ``content`` is strict base64, NOT_TEXT if it decodes to bytes, else None."""
+    stripped = content.strip()
+    if not BASE64.match(stripped):
+        return None
+    try:
+        data = base64.b64decode(stripped, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return NOT_TEXT
+
+
+def _parse_text(text, states, now):
+    text = text.strip()
+    if not text:
+        raise Rejected("message is empty")
+    try:
+        value = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        if text[0] in "{[\"":
+            raise Rejected(f"invalid JSON: {exc.msg} at position {exc.pos}") from None
+        if text[0] == "(":
+            return _legacy(text, states)
+        return Message(_state(text, states))
+    except RecursionError:
+        raise Rejected("invalid JSON: nested too deeply") from None
+    if isinstance(value, str):
+        return Message(_state(value, states))
+    if not isinstance(value, dict):
+        raise Rejected(f"a JSON message must be an object, not {_kind(value)}")
+    return Message(_state(value.get("state"), states), _text(value.get("text")), _at(value, now))
+
+
+def _unique_keys(pairs):
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise Rejected("JSON object has duplicate keys")
+    return dict(pairs)
+
+
+def _no_constant(name):
+    raise Rejected(f"JSON constant {name} is not allowed")
+
+
+KINDS = {list: "an array", tuple: "a tuple", dict: "an object", bool: "a boolean", str: "a string"}
+
+
+def _kind(value):
+    if value is None:
+        return "null"
+    if isinstance(value, int | float | complex) and not isinstance(value, bool):
+        return "a number"
+    return KINDS.get(type(value), type(value).__name__)
+
+
+def _state(value, states):
+    if value is None:
+        raise Rejected("message has no state")
+    if not isinstance(value, str):
+        raise Rejected(f"state must be a string, not {_kind(value)}")
+    name = value.strip()
+    if not STATE_NAME.match(name):
+        raise Rejected(f"state {_excerpt(name)} is not a state name (letters, digits, _)")
+    if name.upper() not in states:
+        raise Rejected(f"unknown state {name.upper()!r}; known: {', '.join(states)}")
+    return name.upper()
+
+
+def _text(value):
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Rejected(f"text must be a string, not {_kind(value)}")
+    if len(value) > TEXT_MAX:
+        raise Rejected(f"text is {len(value)} characters; the limit is {TEXT_MAX}")
+    if CONTROL.search(value):
+        raise Rejected("text contains control characters")
+    return value.strip() or None
+
+
+def _at(body, now):
+    value = body.get("at")
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise Rejected("at must be an ISO-8601 time string")
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise Rejected(f"at {_excerpt(value)} is not an ISO-8601 time") from None
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    if at < EARLIEST:
+        raise Rejected(f"at {value} is before 2000")
+    if at > now + CLOCK_SKEW:
+        raise Rejected(f"at {value} is in the future")
+    return at
+
+
+def _legacy(text, states):
+    """The original pillow's ``('HUGGING', 0.93)``: literals only, so nothing in it can run."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise Rejected("legacy tuple is not a plain Python literal") from None
+    if isinstance(value, str):
+        return Message(_state(value, states))
+    if not isinstance(value, tuple) or not value:
+        raise Rejected(f"legacy message must be a tuple like ('HUGGING', 0.93), not {_kind(value)}")
+    return Message(_state(value[0], states))
+
+
+def _excerpt(value, limit=40):
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def compose(state, text=None, at=None):
+    """The JSON message an operator posts; stamped with the time now unless ``at`` is given.
+
+    The stamp has microseconds, so posts made within one second still apply in order (the
+    queue's own insertion time has whole seconds only).
+    """
+    body = {"state": state, "at": at or datetime.now(UTC).isoformat().replace("+00:00", "Z")}
+    if text is not None:
+        body["text"] = text
+    return json.dumps(body, ensure_ascii=False)
+
+
+def encode(content, as_base64=False):
+    """``content`` as queue text; base64 the way Azure Functions and older SDKs do, if asked."""
+    return base64.b64encode(content.encode()).decode("ascii") if as_base64 else content

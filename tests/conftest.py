@@ -1,0 +1,100 @@
+"""Fixtures: a real Azurite for the session, and an app wired to its own queue for each test."""
+
+from gevent import monkey
+
+monkey.patch_all()  # as in the entry point: before Flask or the Azure SDK import ssl
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+
+import pytest  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from pillow_web.app import create_app  # noqa: E402
+from pillow_web.azurite import Azurite  # noqa: E402
+from pillow_web.storage import Storage  # noqa: E402
+
+from .util import wait_for  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory):
+    """A connection string to a real Azurite on a free loopback port, stopped after the session.
+
+    "No-proc" variant: set PILLOW_TEST_CONNECTION_STRING to use one that is already running.
+    """
+    existing = os.environ.get("PILLOW_TEST_CONNECTION_STRING")
+    if existing:
+        yield existing
+        return
+    server = Azurite(location=tmp_path_factory.mktemp("azurite"))
+    server.start()
+    yield server.connection_string
+    server.stop()
+
+
+@pytest.fixture
+def settings(azurite):
+    """Settings for one test: its own queue, fast polling, no environment leaking in."""
+    return {
+        "TESTING": True,
+        "CONNECTION_STRING": azurite,
+        "QUEUE": f"t-{uuid.uuid4().hex[:12]}",
+        "POLL_MIN": 0.05,
+        "POLL_MAX": 0.2,
+        "VISIBILITY_TIMEOUT": 5,
+    }
+
+
+@pytest.fixture
+def app(settings):
+    """An app on the test's queue; its watcher is not running (see ``live_app``)."""
+    app = create_app(settings)
+    yield app
+    app.extensions["pillow"].watcher.stop()
+    app.extensions["pillow"].storage.close()
+
+
+@pytest.fixture
+def live_app(app):
+    """``app`` with its watcher running and the first poll done."""
+    watcher = app.extensions["pillow"].watcher
+    watcher.start()
+    wait_for(lambda: watcher.ok, message="watcher's first poll")
+    return app
+
+
+@pytest.fixture
+def client(app):
+    """Flask's HTTP test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def socket_client(live_app):
+    """A Socket.IO test client connected to ``live_app``."""
+    from pillow_web.events import socketio
+
+    sio = socketio.test_client(live_app)
+    yield sio
+    if sio.is_connected():
+        sio.disconnect()
+
+
+@pytest.fixture
+def storage(settings):
+    """Direct access to the test's queue, poison queue and snapshot, as the pillow would have."""
+    storage = Storage(settings["CONNECTION_STRING"], settings["QUEUE"], "pillow-web")
+    storage.ensure()
+    yield storage
+    storage.close()
+
+
+@pytest.fixture
+def runner(settings, monkeypatch):
+    """A click runner whose environment points ``pillow-web`` at the test's queue."""
+    for key in [key for key in os.environ if key.startswith("PILLOW_")]:
+        monkeypatch.delenv(key)
+    env = {"PILLOW_CONNECTION_STRING": settings["CONNECTION_STRING"],
+           "PILLOW_QUEUE": settings["QUEUE"]}
+    return CliRunner(env=env)
