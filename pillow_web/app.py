@@ -1,8 +1,9 @@
 """The application factory: settings, catalog, storage, state and watcher, wired into Flask."""
 
+import hashlib
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Flask
 
@@ -24,6 +25,19 @@ class Pillow:
     storage: Storage
     store: StateStore
     watcher: Watcher
+    push: object  # push(event, data) to every screen
+    screens: set = field(default_factory=set)  # Socket.IO ids of connected screens
+
+
+def build_id():
+    """A hash of the code, templates and assets: it changes exactly when a deploy changes them."""
+    digest = hashlib.sha256()
+    for folder in ("pillow_web", "templates", "static", "config"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(ROOT).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def create_app(config=None):
@@ -40,7 +54,8 @@ def create_app(config=None):
             raise ConfigError("setting SECRET_KEY is required (PILLOW_SECRET_KEY); "
                               "only the demo makes a random one")
         app.config["SECRET_KEY"] = secrets.token_hex(32)
-    app.config.update(MAX_CONTENT_LENGTH=16 * 1024, JSON_SORT_KEYS=False)
+    app.config.update(MAX_CONTENT_LENGTH=16 * 1024)
+    app.config["BUILD_ID"] = settings["BUILD_ID"] or build_id()
 
     catalog = Catalog.load(ROOT / settings["STATES_FILE"], ROOT / "static" / "img")
     try:
@@ -49,10 +64,12 @@ def create_app(config=None):
         raise ConfigError(str(exc)) from None
     store = StateStore(catalog)
 
-    from . import events, views
+    from . import api, events, security, views
 
-    emit = events.init_app(app)
-    watcher = Watcher(storage, store, settings, emit)
-    app.extensions["pillow"] = Pillow(catalog, storage, store, watcher)
+    push = events.init_app(app)
+    watcher = Watcher(storage, store, settings, push)
+    app.extensions["pillow"] = Pillow(catalog, storage, store, watcher, push)
+    security.init_app(app)
     views.init_app(app)
+    api.init_app(app)
     return app

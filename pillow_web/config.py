@@ -58,6 +58,9 @@ SETTINGS = {
     "HOST": Setting(str, "127.0.0.1", "Address `pillow-web serve` listens on."),
     "PORT": Setting(int, 5000, "Port `pillow-web serve` listens on."),
     "DEMO": Setting(bool, False, "Demo mode: a random secret key per run is acceptable."),
+    "BUILD_ID": Setting(
+        str, "", "Build id (default: a hash of code and assets); screens reload on a new one."
+    ),
 }
 
 # Environment names owned by CLI options (click's envvar fallbacks), not by the app's settings.

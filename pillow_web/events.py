@@ -3,7 +3,7 @@ changes anything."""
 
 import logging
 
-from flask import current_app
+from flask import current_app, request
 from flask_socketio import SocketIO, emit
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,20 @@ def init_app(app):
 
 @socketio.on("connect")
 def on_connect(auth=None):
-    """A new screen gets the current state and queue status at once, not at the next change."""
+    """A new screen gets the build id, current state and queue status at once.
+
+    A screen that loaded its page from another build reloads itself on ``hello``.
+    """
     pillow = current_app.extensions["pillow"]
+    pillow.screens.add(request.sid)
+    emit("hello", {"build": current_app.config["BUILD_ID"]})
     emit("state", pillow.store.payload())
     emit("status", pillow.watcher.status())
+
+
+@socketio.on("disconnect")
+def on_disconnect(reason=None):
+    current_app.extensions["pillow"].screens.discard(request.sid)
 
 
 @socketio.on("*")

@@ -112,9 +112,10 @@ def test_a_new_screen_gets_the_current_state_at_once(live_app, storage, socket_c
     received.wait("state", lambda e: e["state"] == "SPINNING")
     late = socketio.test_client(live_app)
     first = late.get_received()
-    assert [p["name"] for p in first] == ["state", "status"]
-    assert first[0]["args"][0]["state"] == "SPINNING"
-    assert first[1]["args"][0]["queue_ok"] is True
+    assert [p["name"] for p in first] == ["hello", "state", "status"]
+    assert first[0]["args"][0]["build"] == live_app.config["BUILD_ID"]
+    assert first[1]["args"][0]["state"] == "SPINNING"
+    assert first[2]["args"][0]["queue_ok"] is True
     late.disconnect()
 
 

@@ -129,6 +129,11 @@
     downSince = new Date().toISOString();
     showLink();
   });
+  // A server with another build serves other code: load it. Operators can also ask for a reload.
+  socket.on("hello", function (hello) {
+    if (hello && hello.build && hello.build !== root.dataset.build) window.location.reload();
+  });
+  socket.on("reload", function () { window.location.reload(); });
   socket.on("state", showState);
   socket.on("status", function (status) {
     if (status && typeof status === "object") queueStatus = status;
