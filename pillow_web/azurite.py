@@ -68,6 +68,9 @@ class Azurite:
 
     def start(self, timeout=30.0, output=subprocess.DEVNULL):
         """Start Azurite and return once its queue and blob ports accept connections."""
+        for port in (self.blob_port, self.queue_port, self.table_port):
+            if self._answers(port):
+                raise AzuriteError(f"port {port} on {self.host} is in use (another Azurite?)")
         self.process = subprocess.Popen(self.command(), stdout=output, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         deadline = monotonic() + timeout

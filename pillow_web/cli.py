@@ -1,6 +1,8 @@
 """The ``pillow-web`` command: serve the dashboard, post a state, run a local Azurite."""
 
 import logging
+import os
+import secrets
 import signal
 import sys
 from functools import wraps
@@ -73,6 +75,10 @@ def serve(host, port, demo):
     from .server import run
 
     overrides = {"DEMO": True} if demo else {}
+    if demo and not os.environ.get("PILLOW_OPERATOR_TOKEN"):
+        # A fresh token per demo run, shown once on this terminal (never logged).
+        overrides["OPERATOR_TOKEN"] = secrets.token_urlsafe(16)
+        click.echo(f"operator token for this demo: {overrides['OPERATOR_TOKEN']}", err=True)
     if host:
         overrides["HOST"] = host
     if port:

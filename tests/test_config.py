@@ -55,3 +55,9 @@ def test_secret_key_is_required_outside_demo_and_tests(monkeypatch):
 def test_unusable_connection_string_is_a_config_error():
     with pytest.raises(ConfigError, match="CONNECTION_STRING"):
         create_app({"TESTING": True, "CONNECTION_STRING": "not a connection string"})
+
+
+def test_readme_documents_every_setting():
+    readme = (config.ROOT / "README.md").read_text()
+    for name in config.SETTINGS:
+        assert f"`PILLOW_{name}`" in readme, name
