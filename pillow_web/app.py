@@ -64,7 +64,7 @@ def create_app(config=None):
         raise ConfigError(str(exc)) from None
     store = StateStore(catalog)
 
-    from . import api, events, security, views
+    from . import api, events, operator, security, views
 
     push = events.init_app(app)
     watcher = Watcher(storage, store, settings, push)
@@ -72,4 +72,5 @@ def create_app(config=None):
     security.init_app(app)
     views.init_app(app)
     api.init_app(app)
+    operator.init_app(app)
     return app

@@ -14,11 +14,21 @@ socketio = SocketIO()
 def init_app(app):
     """Bind Socket.IO to ``app``; return the function the watcher pushes events with."""
     origins = [origin.strip() for origin in app.config["CORS_ORIGINS"].split(",") if origin.strip()]
+
+    def same_origin_or_listed(origin, environ):
+        """Engine.IO's own same-origin rule (a list alone would shut out our own page)."""
+        if origin in origins:
+            return True
+        scheme, host = environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST", "")
+        proxied = (environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip() + "://"
+                   + environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip())
+        return origin in (f"{scheme}://{host}", proxied)
+
     socketio.init_app(
         app,
         async_mode="gevent",
         # None means same-origin only; listed origins are added for other front ends.
-        cors_allowed_origins=origins or None,
+        cors_allowed_origins=same_origin_or_listed if origins else None,
         # Screens send nothing but pings; a small buffer caps what one client can make us parse.
         max_http_buffer_size=4096,
     )

@@ -26,6 +26,8 @@ CLOCK_SKEW = timedelta(minutes=5)
 STATE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# A lone surrogate (from a JSON "\ud800" escape) cannot be encoded: it would break the page.
+SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class Rejected(ValueError):
@@ -143,6 +145,8 @@ def _text(value):
         raise Rejected(f"text is {len(value)} characters; the limit is {TEXT_MAX}")
     if CONTROL.search(value):
         raise Rejected("text contains control characters")
+    if SURROGATE.search(value):
+        raise Rejected("text contains a lone surrogate, which is not valid Unicode")
     return value.strip() or None
 
 
@@ -156,11 +160,15 @@ def _at(body, now):
         at = datetime.fromisoformat(value)
     except ValueError:
         raise Rejected(f"at {_excerpt(value)} is not an ISO-8601 time") from None
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    try:
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise Rejected(f"at {_excerpt(value)} is out of range") from None
+    # Quoted: fromisoformat takes any character between date and time, even a surrogate.
     if at < EARLIEST:
-        raise Rejected(f"at {value} is before 2000")
+        raise Rejected(f"at {_excerpt(value)} is before 2000")
     if at > now + CLOCK_SKEW:
-        raise Rejected(f"at {value} is in the future")
+        raise Rejected(f"at {_excerpt(value)} is in the future")
     return at
 
 
@@ -173,7 +181,8 @@ def _legacy(text, states):
     if isinstance(value, str):
         return Message(_state(value, states))
     if not isinstance(value, tuple) or not value:
-        raise Rejected(f"legacy message must be a tuple like ('HUGGING', 0.93), not {_kind(value)}")
+        kind = "an empty tuple" if value == () else _kind(value)
+        raise Rejected(f"legacy message must be a tuple like ('HUGGING', 0.93), not {kind}")
     return Message(_state(value[0], states))
 
 

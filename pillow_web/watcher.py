@@ -16,7 +16,7 @@ from gevent.event import Event
 
 from .messages import Rejected, parse
 from .state import isotime
-from .storage import describe
+from .storage import BATCH, describe
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +36,11 @@ class Watcher:
         self.last_poll = self.last_ok = self.changed_at = None
         self.last_error = None
         self._last_ok_clock = None
-        self._shown = None
+        self._shown = store.shown()  # what screens got on connect; push only on a change
         self._wake = Event()
         self._stopping = Event()
         self._greenlet = None
+        self._deleting = None  # a full batch's deletes, running while the next batch is received
 
     def start(self):
         """Start the one watcher greenlet; it restarts its loop itself if that ever crashes."""
@@ -53,6 +54,8 @@ class Watcher:
         self._wake.set()
         if self._greenlet is not None:
             self._greenlet.join(timeout)
+            if self._deleting is not None:
+                self._deleting.join(timeout)
             # Stuck in a hung request: what it had not deleted comes back after the timeout.
             self._greenlet.kill(block=False)
         if self.store.dirty:
@@ -86,6 +89,8 @@ class Watcher:
                 handled, delay = 0, self.poll_max
             else:
                 delay = self.poll_min if handled else min(self.poll_max, delay * 2)
+            if handled >= BATCH:
+                continue  # a full batch: more are likely waiting (a backlog), so poll at once
             # A little jitter keeps several dashboards on one queue from polling in lockstep.
             self._wait(delay * random.uniform(0.95, 1.0) if not handled else delay)
 
@@ -113,6 +118,7 @@ class Watcher:
     def poll_once(self):
         """Receive and handle one batch; return how many messages it held."""
         batch = self.storage.receive(self.visibility_timeout)
+        self._join_deletes()
         self._set_status(True, None)
         if batch:
             self._handle(batch)
@@ -139,7 +145,18 @@ class Watcher:
         if self.store.dirty:
             self.storage.save_snapshot(self.store.snapshot())
             self.store.dirty = False
-        self.storage.delete([message for _, message, _ in usable])
+        done = [message for _, message, _ in usable]
+        if len(batch) >= BATCH:
+            # A backlog: delete this batch (its snapshot is saved) while the next one is received.
+            self._deleting = gevent.spawn(self.storage.delete, done)
+        else:
+            self.storage.delete(done)
+
+    def _join_deletes(self):
+        """Wait for the previous full batch's deletes; an error there is this poll's error."""
+        deleting, self._deleting = self._deleting, None
+        if deleting is not None:
+            deleting.get()
 
     def _publish(self):
         """Push the state if what a screen shows changed; a burst thus ends in one push."""

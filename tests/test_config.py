@@ -41,7 +41,8 @@ def test_invalid_settings_name_the_setting(overrides, environ, message):
 
 
 def test_cli_option_variables_are_not_settings():
-    assert config.load(environ={"PILLOW_POST_TEXT": "hi", "PILLOW_AZURITE_DIR": "/x"})
+    assert config.load(environ={"PILLOW_POST_TEXT": "hi", "PILLOW_AZURITE_DIR": "/x",
+                                "PILLOW_LOG_LEVEL": "DEBUG", "PILLOW_POISON_YES": "1"})
 
 
 def test_secret_key_is_required_outside_demo_and_tests(monkeypatch):

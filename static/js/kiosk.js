@@ -14,6 +14,7 @@
   var current = JSON.parse(root.dataset.state);
   var queueStatus = JSON.parse(root.dataset.status);
   var socketUp = false;
+  var everConnected = false;
   var downSince = null;
   var shownImage = current.image;
   var swapToken = 0;
@@ -40,7 +41,15 @@
       next.classList.add("is-shown");
       shown.classList.remove("is-shown");
       shownImage = url;
+      keepRatio(next);
     }, function () { /* keep the last good picture */ });
+  }
+
+  // Tall screens size the stage to the picture's proportions (see kiosk.css).
+  function keepRatio(img) {
+    if (img.naturalWidth && img.naturalHeight) {
+      root.style.setProperty("--ratio", String(img.naturalWidth / img.naturalHeight));
+    }
   }
 
   function fitText() {
@@ -89,7 +98,10 @@
 
   function showLink() {
     var state, label;
-    if (!socketUp) {
+    if (!socketUp && !everConnected) {
+      state = "connecting";
+      label = "connecting";
+    } else if (!socketUp) {
       state = "reconnecting";
       label = "reconnecting" + (downSince ? " since " + clock(downSince) : "");
     } else if (!queueStatus.queue_ok) {
@@ -120,7 +132,7 @@
 
   var socket = io({ reconnectionDelayMax: 5000 });
   socket.on("connect", function () {
-    socketUp = true;
+    socketUp = everConnected = true;
     downSince = null;
     showLink();
   });
@@ -129,11 +141,25 @@
     downSince = new Date().toISOString();
     showLink();
   });
+  // Reload only once the page itself answers: a reload into an error page (the server going
+  // down again) would leave a kiosk with no script to recover.
+  var reloading = false;
+  function reloadWhenReachable() {
+    if (reloading) return;
+    reloading = true;
+    fetch(window.location.href, { cache: "no-store", credentials: "same-origin" })
+      .then(function (response) { if (!response.ok) throw new Error("HTTP " + response.status); })
+      .then(function () { window.location.reload(); }, function () {
+        reloading = false;
+        setTimeout(reloadWhenReachable, 5000);
+      });
+  }
+
   // A server with another build serves other code: load it. Operators can also ask for a reload.
   socket.on("hello", function (hello) {
-    if (hello && hello.build && hello.build !== root.dataset.build) window.location.reload();
+    if (hello && hello.build && hello.build !== root.dataset.build) reloadWhenReachable();
   });
-  socket.on("reload", function () { window.location.reload(); });
+  socket.on("reload", reloadWhenReachable);
   socket.on("state", showState);
   socket.on("status", function (status) {
     if (status && typeof status === "object") queueStatus = status;
@@ -141,6 +167,8 @@
   });
 
   root.style.setProperty("--accent", current.color || "#8ec5ff");
+  if (pictures[0].complete) keepRatio(pictures[0]);
+  else pictures[0].addEventListener("load", function () { keepRatio(pictures[0]); });
   preload(JSON.parse(root.dataset.images));
   showState(current);
   showLink();

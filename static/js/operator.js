@@ -1,0 +1,143 @@
+// The operator console: send states and reloads without leaving the page, and keep the health
+// figures and history fresh by polling. Server text reaches the page through textContent only.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("console");
+  var notice = document.getElementById("notice");
+  var POLL_MS = 3000;
+  var pollTimer = null;
+  var polling = false;
+
+  function byId(id) { return document.getElementById(id); }
+
+  function say(message, kind) {
+    notice.textContent = message;
+    notice.dataset.kind = kind || "ok";
+  }
+
+  function clock(iso) {
+    var date = new Date(iso);
+    if (!iso || isNaN(date)) return "";
+    var today = new Date().toDateString() === date.toDateString();
+    var time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    return today ? time : date.toLocaleDateString() + " " + time;
+  }
+
+  function safeImage(url) {
+    return typeof url === "string" && /^\/static\/img\/[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(url);
+  }
+
+  function count(value) { return value === null || value === undefined ? "?" : String(value); }
+
+  function cell(row, text) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    row.appendChild(td);
+    return td;
+  }
+
+  function render(data) {
+    var watcher = data.watcher || {};
+    byId("stat-watcher").dataset.ok = watcher.queue_ok ? "yes" : "no";
+    byId("watcher").textContent = watcher.queue_ok ? "reaching the queue" : "cannot reach the queue";
+    byId("watcher-detail").textContent = watcher.queue_ok
+      ? (watcher.last_ok ? "last poll " + clock(watcher.last_ok) : "")
+      : String(watcher.last_error || "");
+    byId("queue-depth").textContent = count(data.queue_depth);
+    byId("poison-count").textContent = count(data.poison_count);
+    byId("stat-poison").dataset.ok = data.poison_count ? "no" : "yes";
+    byId("screens").textContent = count(data.screens);
+
+    var current = data.current || {};
+    if (safeImage(current.image)) byId("now-image").src = current.image;
+    byId("now-state").textContent = String(current.state || "");
+    byId("now-text").textContent = String(current.text || "");
+
+    var body = byId("history");
+    var rows = document.createDocumentFragment();
+    (data.history || []).forEach(function (entry) {
+      var row = document.createElement("tr");
+      var time = document.createElement("time");
+      time.dateTime = String(entry.received_at || "");
+      time.textContent = clock(entry.received_at);
+      cell(row, "").appendChild(time);
+      cell(row, String(entry.state || ""));
+      cell(row, String(entry.text || ""));
+      rows.appendChild(row);
+    });
+    if (!rows.childNodes.length) {
+      var empty = document.createElement("tr");
+      cell(empty, "Nothing yet.").colSpan = 3;
+      rows.appendChild(empty);
+    }
+    body.replaceChildren(rows);
+  }
+
+  function poll() {
+    clearTimeout(pollTimer);
+    if (polling) return;
+    polling = true;
+    fetch(root.dataset.source, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) {
+        if (response.status === 401) { window.location.reload(); return null; }
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (data) {
+        if (data) { render(data); root.dataset.fresh = "yes"; }
+      }, function () {
+        root.dataset.fresh = "no";
+        say("Cannot reach the server; retrying.", "error");
+      })
+      .then(function () {
+        polling = false;
+        if (document.visibilityState === "visible") pollTimer = setTimeout(poll, POLL_MS);
+      });
+  }
+
+  // Forms post with fetch so the page stays put; without this script they still work.
+  function send(form, submitter) {
+    var body = new FormData(form);
+    if (submitter && submitter.name) body.append(submitter.name, submitter.value);
+    var buttons = form.querySelectorAll("button");
+    buttons.forEach(function (button) { button.disabled = true; });
+    fetch(form.action, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": root.dataset.csrf },
+    })
+      .then(function (response) {
+        return response.json().then(function (data) {
+          say(String(data.message || data.error || "HTTP " + response.status),
+              response.ok ? "ok" : "error");
+        }, function () { say("The server answered HTTP " + response.status + ".", "error"); });
+      }, function () { say("Cannot reach the server.", "error"); })
+      .then(function () {
+        buttons.forEach(function (button) { button.disabled = false; });
+        // The watcher applies a queued state within a poll or so: refresh soon after.
+        clearTimeout(pollTimer);
+        pollTimer = setTimeout(poll, 700);
+      });
+  }
+
+  ["send", "reload"].forEach(function (id) {
+    byId(id).addEventListener("submit", function (event) {
+      event.preventDefault();
+      send(event.currentTarget, event.submitter);
+    });
+  });
+
+  document.querySelectorAll(".state[data-color]").forEach(function (button) {
+    if (/^#[0-9a-fA-F]{6}$/.test(button.dataset.color)) {
+      button.style.setProperty("--state", button.dataset.color);
+    }
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") poll();
+  });
+  render(JSON.parse(root.dataset.initial));
+  pollTimer = setTimeout(poll, POLL_MS);
+})();
