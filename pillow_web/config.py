@@ -50,7 +50,7 @@ SETTINGS = {
     "STATES_FILE": Setting(str, "config/states.toml", "State catalog (TOML), under the project."),
     "POLL_MIN": Setting(float, 0.1, "Seconds between polls while messages arrive."),
     "POLL_MAX": Setting(float, 1.0, "Longest wait between polls while the queue is empty."),
-    "VISIBILITY_TIMEOUT": Setting(int, 10, "Seconds a received message stays hidden from others."),
+    "VISIBILITY_TIMEOUT": Setting(int, 5, "Seconds a received message stays hidden from others."),
     "MAX_DEQUEUE": Setting(int, 5, "Deliveries after which an unapplied message is poisoned."),
     "SECRET_KEY": Setting(str, "", "Flask secret key (sessions); required outside demo and tests."),
     "OPERATOR_TOKEN": Setting(str, "", "Bearer token for the write API; empty disables writes."),

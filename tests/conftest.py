@@ -98,3 +98,34 @@ def runner(settings, monkeypatch):
     env = {"PILLOW_CONNECTION_STRING": settings["CONNECTION_STRING"],
            "PILLOW_QUEUE": settings["QUEUE"]}
     return CliRunner(env=env)
+
+
+@pytest.fixture
+def own_azurite(tmp_path):
+    """An Azurite of this test alone, on a data folder: the test may stop and restart it."""
+    from .procs import RestartableAzurite
+
+    server = RestartableAzurite(tmp_path / "azurite").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dashboards(tmp_path):
+    """Start ``pillow-web serve`` subprocesses: ``dashboards(connection_string, queue, **env)``.
+
+    Each is killed at teardown if the test left it running; its log is in ``tmp_path``.
+    """
+    from .procs import Dashboard
+
+    started = []
+
+    def start(connection_string, queue, ready=True, **settings):
+        dashboard = Dashboard(connection_string, queue, tmp_path / f"serve-{len(started)}.log",
+                              **settings)
+        started.append(dashboard)
+        return dashboard.start(ready=ready)
+
+    yield start
+    for dashboard in started:
+        dashboard.close()

@@ -1,0 +1,74 @@
+"""Whether the watcher reaches the queue, as `/healthz` answers and the `status` event says."""
+
+import logging
+from datetime import UTC, datetime
+from time import monotonic
+
+import gevent
+
+from .state import isotime
+
+log = logging.getLogger(__name__)
+
+
+class Link:
+    """Health of the watcher's link to the queue, announced to screens whenever it flips.
+
+    Healthy means the last poll worked and was recent. A poll that fails flips it at once; a
+    storage call that hangs in the middle of a batch reports nothing, so a small monitor greenlet
+    also notices when the last good poll grows too old.
+    """
+
+    CHECK_EVERY = 0.5
+
+    def __init__(self, poll_max, queue_name, emit):
+        self.window = 3 * poll_max + 2
+        self.queue_name = queue_name
+        self.emit = emit
+        self.ok = None  # None until the first poll: neither live nor known to be down
+        self.last_poll = self.last_ok = self.since = self.last_error = None
+        self._last_ok_clock = None
+        self._announced = None
+
+    def polled(self, error=None):
+        """Record one poll's outcome: ``error`` is None when it worked."""
+        now = datetime.now(UTC)
+        self.last_poll = now
+        if error is None:
+            self.last_ok, self._last_ok_clock = now, monotonic()
+        self.ok, self.last_error = error is None, error
+        self.announce()
+
+    def healthy(self):
+        return bool(self.ok) and monotonic() - self._last_ok_clock < self.window
+
+    def announce(self):
+        """Push ``status`` if health changed since the last announcement."""
+        healthy = self.healthy()
+        if healthy == self._announced:
+            return
+        self._announced, self.since = healthy, datetime.now(UTC)
+        if healthy:
+            log.info("queue %s reachable", self.queue_name)
+        else:
+            reason = self.last_error or f"no answer for {self.window:g} s"
+            log.warning("queue %s unreachable: %s", self.queue_name, reason)
+        self.emit("status", self.status())
+
+    def monitor(self, stopping):
+        """Run until ``stopping`` is set, announcing a link gone stale between polls."""
+        while not stopping.wait(self.CHECK_EVERY):
+            self.announce()
+
+    def start_monitor(self, stopping):
+        return gevent.spawn(self.monitor, stopping)
+
+    def status(self):
+        """The ``status`` event and the body of ``/healthz``."""
+        return {
+            "queue_ok": self.healthy(),
+            "since": self.since and isotime(self.since),
+            "last_poll": self.last_poll and isotime(self.last_poll),
+            "last_ok": self.last_ok and isotime(self.last_ok),
+            "last_error": self.last_error,
+        }
