@@ -79,7 +79,7 @@ def console():
         return render_template("operator_signin.html", csrf=csrf_token())
     pillow = current_app.extensions["pillow"]
     return render_template("operator.html", csrf=csrf_token(), states=pillow.catalog.states,
-                           data=snapshot(pillow))
+                           data=console_data(pillow))
 
 
 @bp.post("/signin")
@@ -136,7 +136,7 @@ def data():
     """What the console shows, polled by its script every few seconds."""
     if not signed_in():
         return jsonify(error="sign in first"), 401
-    return jsonify(snapshot(current_app.extensions["pillow"]))
+    return jsonify(console_data(current_app.extensions["pillow"]))
 
 
 def _count(queue):
@@ -147,7 +147,7 @@ def _count(queue):
         return None
 
 
-def snapshot(pillow):
+def console_data(pillow):
     """Current state, recent history, queue and poison depth, watcher health, screens."""
     return {
         "current": pillow.store.payload(),

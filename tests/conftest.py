@@ -121,7 +121,7 @@ def dashboards(tmp_path):
     started = []
 
     def start(connection_string, queue, ready=True, **settings):
-        dashboard = Dashboard(connection_string, queue, tmp_path / f"serve-{len(started)}.log",
+        dashboard = Dashboard(connection_string, tmp_path / f"serve-{len(started)}.log", queue,
                               **settings)
         started.append(dashboard)
         return dashboard.start(ready=ready)

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from time import monotonic
 
@@ -32,20 +33,23 @@ class Dashboard:
     developer's shell); its output goes to ``log`` so a failing test can show it.
     """
 
-    def __init__(self, connection_string, queue, log, **settings):
+    def __init__(self, connection_string, log, queue=None, **settings):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.queue = queue or f"d-{uuid.uuid4().hex[:12]}"
         self.log = Path(log)
         self.env = {key: value for key, value in os.environ.items()
                     if not key.startswith("PILLOW_")}
-        self.env.update(PILLOW_CONNECTION_STRING=connection_string, PILLOW_QUEUE=queue,
-                        PILLOW_SECRET_KEY="fault-tests-secret", PYTHONUNBUFFERED="1")
+        self.env.update(PILLOW_CONNECTION_STRING=connection_string, PILLOW_QUEUE=self.queue,
+                        PILLOW_SECRET_KEY="test-secret", PYTHONUNBUFFERED="1")
         self.env.update({f"PILLOW_{key}": str(value) for key, value in settings.items()})
         self.process = None
         self.http = requests.Session()
 
-    def start(self, ready=True):
-        """Start ``serve``; with ``ready``, return once ``/healthz`` says 200 (first poll done)."""
+    def start(self, ready=True, **settings):
+        """Start ``serve`` (again, on the same port and queue, with ``settings`` added); with
+        ``ready``, return once ``/healthz`` says 200 (first poll done)."""
+        self.env.update({f"PILLOW_{key}": str(value) for key, value in settings.items()})
         command = [str(PYTHON), "-m", "pillow_web", "serve", "--port", str(self.port)]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
@@ -90,10 +94,20 @@ class Dashboard:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def stop(self, signum=signal.SIGTERM, timeout=10.0):
-        """Send ``signum`` and wait for the exit; return (exit code, seconds it took)."""
+        """Send ``signum`` and wait for the exit; return (exit code, seconds it took).
+
+        A server that ignores it for ``timeout`` s is killed and the test fails.
+        """
+        if self.process is None or self.process.poll() is not None:
+            return None, 0.0
         started = monotonic()
         os.kill(self.process.pid, signum)
-        code = self.process.wait(timeout=timeout)
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"serve ignored signal {signum} for {timeout} s\n"
+                                 f"{self.output()[-3000:]}") from None
         return code, monotonic() - started
 
     def kill(self):

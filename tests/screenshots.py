@@ -11,10 +11,13 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from pillow_web.azurite import Azurite
+from pillow_web.config import ROOT
 from pillow_web.messages import compose
 from pillow_web.storage import Storage
 
-from .browser import ROOT, Server, launch, wait_until
+from .browser import launch
+from .procs import Dashboard
+from .util import wait_for
 
 DOCS = ROOT / "docs"
 TOKEN = "screenshot-token"
@@ -29,7 +32,7 @@ def post_history(connection_string, queue, site):
         for state, text in HISTORY:
             storage.send(compose(state, text))
             # One at a time, so each becomes its own history entry.
-            wait_until(lambda state=state: _current(site) == state, 10, f"{state} applied")
+            wait_for(lambda state=state: _current(site) == state, 10, f"{state} applied")
     finally:
         storage.close()
 
@@ -65,7 +68,8 @@ def operator(browser, site, name, size, **options):
 def main():
     DOCS.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, Azurite() as azurite:
-        site = Server(azurite.connection_string, Path(tmp) / "server.log", OPERATOR_TOKEN=TOKEN)
+        site = Dashboard(azurite.connection_string, Path(tmp) / "server.log",
+                         OPERATOR_TOKEN=TOKEN, POLL_MAX=0.5)
         site.start()
         try:
             post_history(azurite.connection_string, site.queue, site)

@@ -11,7 +11,9 @@ from playwright.sync_api import expect, sync_playwright
 
 from pillow_web.messages import compose
 
-from .browser import Recorder, Server, launch
+from .browser import Recorder, launch
+from .procs import Dashboard
+from .util import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -38,8 +40,8 @@ def chromium():
 @pytest.fixture(scope="module")
 def site(azurite, tmp_path_factory):
     """One server for the tests that do not stop it; each posts its own state and text."""
-    server = Server(azurite, tmp_path_factory.mktemp("site") / "server.log",
-                    OPERATOR_TOKEN=TOKEN).start()
+    server = Dashboard(azurite, tmp_path_factory.mktemp("site") / "server.log",
+                       OPERATOR_TOKEN=TOKEN, POLL_MAX=0.5).start()
     yield server
     server.stop()
 
@@ -47,7 +49,7 @@ def site(azurite, tmp_path_factory):
 @pytest.fixture
 def server(azurite, tmp_path):
     """A server of the test's own, for tests that stop and start it."""
-    server = Server(azurite, tmp_path / "server.log", OPERATOR_TOKEN=TOKEN).start()
+    server = Dashboard(azurite, tmp_path / "server.log", OPERATOR_TOKEN=TOKEN, POLL_MAX=0.5).start()
     yield server
     server.stop()
 
@@ -204,10 +206,11 @@ def test_a_server_with_a_new_build_reloads_every_screen(server, open_page):
 
 
 def test_the_indicator_says_when_the_server_cannot_reach_the_queue(tmp_path, open_page):
-    dead = Server("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
-                  "QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;"
-                  "BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;", tmp_path / "dead.log")
-    dead.start(healthy=False)
+    dead = Dashboard("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+                     "QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;"
+                     "BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;", tmp_path / "dead.log")
+    dead.start(ready=False)
+    wait_for(lambda: dead.health() == 503, 30, "the server to answer 503")
     try:
         page, _ = open_page(f"{dead.url}/")
         wait_link(page, "queue-down")
