@@ -34,6 +34,8 @@ test: setup browser lint
 	$(BIN)/python -m pytest
 
 bench: setup browser
+	$(BIN)/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	test -d bench/reference/node_modules || npm ci --prefix bench/reference --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m bench
 
 screenshots: setup browser

@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 
 BATCH = 32  # the most Azure returns per receive
 POOL_SIZE = 64
+# Deletes in flight per batch. More is not faster: Azurite serialises requests and slows down with
+# many waiting (measured on 1,000 queued: 8 at a time drained ~20% faster than 32), and on Azure 8
+# keeps a batch of 32 to four round trips.
+DELETE_CONCURRENCY = 8
 POISON_INLINE_MAX = 32 * 1024
 SECRET = re.compile(r"((?:AccountKey|SharedAccessSignature|sig)=)[^;&\s'\"]+", re.IGNORECASE)
 
@@ -87,7 +91,7 @@ class Storage:
         return self.queue.send_message(text)
 
     def delete(self, messages):
-        """Delete ``messages`` concurrently; ones already gone are not an error."""
+        """Delete ``messages``, a few at a time; ones already gone are not an error."""
         def delete_one(message):
             try:
                 self.queue.delete_message(message)
@@ -100,8 +104,8 @@ class Storage:
                     raise
                 log.info("message %s was received again before its delete", message.id)
 
-        group = gevent.pool.Group()
-        greenlets = [group.spawn(delete_one, message) for message in messages]
+        pool = gevent.pool.Pool(DELETE_CONCURRENCY)
+        greenlets = [pool.spawn(delete_one, message) for message in messages]
         gevent.joinall(greenlets, raise_error=True)
 
     def to_poison(self, message, reason):

@@ -126,7 +126,9 @@ class Watcher:
         return len(batch)
 
     def _receive(self):
-        timer = gevent.Timeout(RECEIVE_TIMEOUT)
+        # Behind a backlog's deletes (still running, see _handle) a receive may queue up in
+        # Azurite; there the link monitor's staleness window is the guard instead.
+        timer = gevent.Timeout(RECEIVE_TIMEOUT if self._deleting is None else None)
         try:
             with timer:
                 return self.storage.receive(self.visibility_timeout)

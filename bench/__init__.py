@@ -1,0 +1,1 @@
+"""Benchmarks of pillow-web against references; run with ``python -m bench`` (see README.md)."""
