@@ -4,16 +4,12 @@ Every write goes through the queue so there is one history; the watcher is woken
 at once instead of at its next poll.
 """
 
-import logging
-
 from azure.core.exceptions import AzureError
 from flask import Blueprint, current_app, jsonify, request
 
 from .messages import Rejected, compose, parse
-from .security import token_ok
+from .security import check_operator_token
 from .storage import describe
-
-log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -37,20 +33,15 @@ def error(status, message, **extra):
 
 def authorize():
     """None if the request may write, else the error response to send."""
-    token = current_app.config["OPERATOR_TOKEN"]
-    if not token:
+    if not current_app.config["OPERATOR_TOKEN"]:
         return error(403, "the write API is disabled; set PILLOW_OPERATOR_TOKEN to enable it")
-    throttle = current_app.extensions["pillow.throttle"]
-    client = request.remote_addr or "unknown"
-    wait = throttle.retry_after(client)
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    ok, wait = check_operator_token(given.strip() if scheme.lower() == "bearer" else None)
     if wait:
         response = error(429, f"too many bad tokens; try again in {wait} s")
         response[0].headers["Retry-After"] = str(wait)
         return response
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token_ok(token, given.strip()):
-        throttle.failed(client)
-        log.warning("rejected a write with a bad or missing token from %s", client)
+    if not ok:
         response = error(401, "send Authorization: Bearer <operator token>")
         response[0].headers["WWW-Authenticate"] = "Bearer"
         return response

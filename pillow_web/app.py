@@ -57,11 +57,8 @@ def create_app(config=None):
     app.config.update(MAX_CONTENT_LENGTH=16 * 1024)
     app.config["BUILD_ID"] = settings["BUILD_ID"] or build_id()
 
-    catalog = Catalog.load(ROOT / settings["STATES_FILE"], ROOT / "static" / "img")
-    try:
-        storage = Storage(settings["CONNECTION_STRING"], settings["QUEUE"], settings["CONTAINER"])
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    catalog = Catalog.from_settings(settings)
+    storage = Storage.from_settings(settings)
     store = StateStore(catalog)
 
     from . import api, events, operator, security, views

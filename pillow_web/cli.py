@@ -39,17 +39,6 @@ def friendly_errors(command):
     return wrapper
 
 
-def open_storage(settings):
-    try:
-        return Storage(settings["CONNECTION_STRING"], settings["QUEUE"], settings["CONTAINER"])
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def load_catalog(settings):
-    return Catalog.load(ROOT / settings["STATES_FILE"], ROOT / "static" / "img")
-
-
 @click.group(help="The live state viewer for the Huggable Cloud Pillow.")
 @click.option("--log-level", envvar="PILLOW_LOG_LEVEL", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
@@ -112,12 +101,12 @@ def post(state, text, at, as_base64, force):
     settings = settings_module.load()
     content = compose(state.strip(), text, at)
     try:
-        parse(content, load_catalog(settings).names)
+        parse(content, Catalog.from_settings(settings).names)
     except Rejected as exc:
         if not force:
             raise click.ClickException(f"{exc} (use --force to send it anyway)") from None
         click.echo(f"warning: {exc}; sending anyway", err=True)
-    storage = open_storage(settings)
+    storage = Storage.from_settings(settings)
     storage.ensure()
     sent = storage.send(encode(content, as_base64))
     click.echo(f"posted {state.strip().upper()} to {settings['QUEUE']} (message {sent.id})")
@@ -157,7 +146,7 @@ def open_poison():
     from .poison import PoisonQueue
 
     settings = settings_module.load()
-    storage = open_storage(settings)
+    storage = Storage.from_settings(settings)
     try:
         storage.ensure()
         yield settings, PoisonQueue(storage)

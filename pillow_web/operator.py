@@ -25,7 +25,7 @@ from flask import (
 
 from .api import enqueue
 from .messages import Rejected
-from .security import token_ok
+from .security import check_operator_token, token_ok
 from .storage import describe
 
 log = logging.getLogger(__name__)
@@ -84,20 +84,16 @@ def console():
 
 @bp.post("/signin")
 def signin():
-    throttle = current_app.extensions["pillow.throttle"]
-    client = request.remote_addr or "unknown"
-    wait = throttle.retry_after(client)
+    ok, wait = check_operator_token(request.form.get("token", ""))
     if wait:
         flash(f"Too many wrong tokens; try again in {wait} s.", "error")
         return render_template("operator_signin.html", csrf=csrf_token()), 429
-    if not token_ok(current_app.config["OPERATOR_TOKEN"], request.form.get("token", "")):
-        throttle.failed(client)
-        log.warning("rejected an operator sign-in with a wrong token from %s", client)
+    if not ok:
         flash("That is not the operator token.", "error")
         return render_template("operator_signin.html", csrf=csrf_token()), 401
     session.clear()  # a fresh session (and CSRF token) for the signed-in operator
     session["operator"] = _fingerprint(current_app.config["OPERATOR_TOKEN"])
-    log.info("operator signed in from %s", client)
+    log.info("operator signed in from %s", request.remote_addr)
     return redirect(url_for("operator.console"))
 
 

@@ -1,8 +1,13 @@
 """Response headers for every page, the operator token check, and a brake on guessing it."""
 
 import hmac
+import logging
 from collections import OrderedDict
 from time import monotonic
+
+from flask import current_app, request
+
+log = logging.getLogger(__name__)
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -28,6 +33,24 @@ def token_ok(configured, given):
     if not configured or not isinstance(given, str):
         return False
     return hmac.compare_digest(configured.encode(), given.encode())
+
+
+def check_operator_token(given):
+    """Check ``given`` against the operator token, braking clients that keep guessing.
+
+    Returns ``(True, 0)`` for the token, ``(False, 0)`` for anything else (counted against the
+    client), and ``(False, seconds)`` while the client must wait before trying again.
+    """
+    throttle = current_app.extensions["pillow.throttle"]
+    client = request.remote_addr or "unknown"
+    wait = throttle.retry_after(client)
+    if wait:
+        return False, wait
+    if token_ok(current_app.config["OPERATOR_TOKEN"], given):
+        return True, 0
+    throttle.failed(client)
+    log.warning("rejected a wrong or missing operator token from %s (%s)", client, request.path)
+    return False, 0
 
 
 class Throttle:

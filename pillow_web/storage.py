@@ -21,6 +21,8 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import ContainerClient
 from azure.storage.queue import LinearRetry, QueueClient
 
+from .config import ConfigError
+
 log = logging.getLogger(__name__)
 
 BATCH = 32  # the most Azure returns per receive
@@ -69,6 +71,14 @@ class Storage:
         except (ValueError, AzureError) as exc:
             raise ValueError(f"setting CONNECTION_STRING is not usable: {describe(exc)}") from None
         self.snapshot_blob = self.container.get_blob_client(f"{queue}/snapshot.json")
+
+    @classmethod
+    def from_settings(cls, settings):
+        """The storage named by the CONNECTION_STRING, QUEUE and CONTAINER settings."""
+        try:
+            return cls(settings["CONNECTION_STRING"], settings["QUEUE"], settings["CONTAINER"])
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
     def _transport(self):
         return RequestsTransport(session=self._session, session_owner=False)
