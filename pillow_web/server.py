@@ -59,11 +59,8 @@ def end_pings_with_their_session(eio):
     eio.handlers["disconnect"] = disconnected
 
 
-def run(overrides=None, ready=None):
-    """Serve until SIGINT or SIGTERM, then stop in order: watcher first, sockets last.
-
-    ``ready``, if given, is called with the listening server (tests use it to learn the port).
-    """
+def run(overrides=None):
+    """Serve until SIGINT or SIGTERM, then stop in order: watcher first, sockets last."""
     app = create_app(overrides)
     pillow = app.extensions["pillow"]
     end_pings_with_their_session(app.extensions["socketio"].server.eio)
@@ -81,8 +78,6 @@ def run(overrides=None, ready=None):
     host, port = server.address[:2]
     log.info("pillow-web is serving on http://%s:%s/ (queue %s)", host, port,
              pillow.storage.queue_name)
-    if ready:
-        ready(server)
     stopping.wait()
 
     log.info("stopping: finishing the message in hand")
