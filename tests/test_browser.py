@@ -4,6 +4,7 @@ Every page records its requests and script errors; each test ends by asserting t
 loopback and nothing failed in the console.
 """
 
+import re
 import time
 
 import pytest
@@ -320,3 +321,15 @@ def test_the_console_fits_a_laptop_and_a_phone(site, open_page, width, height):
     for button in page.locator("button.state").all():
         box = button.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width and box["height"] >= 44, box
+
+
+def test_the_console_fits_a_phone_before_its_script_runs(site, queue, open_page):
+    """The server's own rendering (full ISO times, before the script shortens them) fits too."""
+    queue("NOTCONNECTED", "A long history line to wrap: " + "x" * 60)
+    wait_for(lambda: site.state()["state"] == "NOTCONNECTED", 10, "NOTCONNECTED applied")
+    page, _ = open_page(None, viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    page.goto(f"{site.url}/operator/")
+    page.fill("#token", TOKEN)
+    page.click("button[type=submit]")
+    expect(page.locator("#history time").first).to_have_text(re.compile(r"^\d{4}-\d\d-\d\dT"))
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
