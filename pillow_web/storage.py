@@ -101,22 +101,31 @@ class Storage:
         return self.queue.send_message(text)
 
     def delete(self, messages):
-        """Delete ``messages``, a few at a time; ones already gone are not an error."""
-        def delete_one(message):
-            try:
-                self.queue.delete_message(message)
-            except ResourceNotFoundError:
-                log.info("message %s was already deleted or re-delivered", message.id)
-            except HttpResponseError as exc:
-                # It outlived the visibility timeout and was received again: whoever holds it
-                # now applies (or, same id, skips) and deletes it. Not an outage.
-                if exc.error_code != "PopReceiptMismatch":
-                    raise
-                log.info("message %s was received again before its delete", message.id)
+        """Delete ``messages``, a few at a time; ones already gone are not an error.
 
+        Every delete is tried, then the first storage error is raised: a failed greenlet would
+        print its traceback past our logging, once per message, in the middle of an outage.
+        """
         pool = gevent.pool.Pool(DELETE_CONCURRENCY)
-        greenlets = [pool.spawn(delete_one, message) for message in messages]
-        gevent.joinall(greenlets, raise_error=True)
+        errors = [error for error in pool.imap_unordered(self._delete_one, messages) if error]
+        if errors:
+            raise errors[0]
+
+    def _delete_one(self, message):
+        """Delete one message; return the storage error instead of raising it."""
+        try:
+            self.queue.delete_message(message)
+        except ResourceNotFoundError:
+            log.info("message %s was already deleted or re-delivered", message.id)
+        except HttpResponseError as exc:
+            # It outlived the visibility timeout and was received again: whoever holds it now
+            # applies (or, same id, skips) and deletes it. Not an outage.
+            if exc.error_code != "PopReceiptMismatch":
+                return exc
+            log.info("message %s was received again before its delete", message.id)
+        except AzureError as exc:
+            return exc
+        return None
 
     def to_poison(self, message, reason):
         """Copy ``message`` to the poison queue with ``reason``, then delete it here."""

@@ -162,15 +162,24 @@ class Watcher:
         done = [message for _, message, _ in usable]
         if len(batch) >= BATCH:
             # A backlog: delete this batch (its snapshot is saved) while the next one is received.
-            self._deleting = gevent.spawn(self.storage.delete, done)
+            self._deleting = gevent.spawn(self._delete_quietly, done)
         else:
             self.storage.delete(done)
+
+    def _delete_quietly(self, messages):
+        """Delete in a greenlet of its own, returning the error for ``_join_deletes`` to raise."""
+        try:
+            self.storage.delete(messages)
+        except AzureError as exc:
+            return exc
+        return None
 
     def _join_deletes(self):
         """Wait for the previous full batch's deletes; an error there is this poll's error."""
         deleting, self._deleting = self._deleting, None
-        if deleting is not None:
-            deleting.get()
+        error = deleting.get() if deleting is not None else None
+        if error is not None:
+            raise error
 
     def _publish(self):
         """Push the state if what a screen shows changed; a burst thus ends in one push."""
