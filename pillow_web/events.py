@@ -2,9 +2,12 @@
 changes anything."""
 
 import logging
+from datetime import UTC, datetime
 
 from flask import current_app, request
 from flask_socketio import SocketIO, emit
+
+from .state import isotime
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +45,14 @@ def init_app(app):
 
 @socketio.on("connect")
 def on_connect(auth=None):
-    """A new screen gets the build id, current state and queue status at once.
+    """A new screen gets the build id, the server's clock, current state and queue status at once.
 
-    A screen that loaded its page from another build reloads itself on ``hello``.
+    A screen that loaded its page from another build reloads itself on ``hello``; it reckons
+    "updated 2 min ago" by the server's clock, not by its own.
     """
     pillow = current_app.extensions["pillow"]
     pillow.screens.add(request.sid)
-    emit("hello", {"build": current_app.config["BUILD_ID"]})
+    emit("hello", {"build": current_app.config["BUILD_ID"], "now": isotime(datetime.now(UTC))})
     emit("state", pillow.store.payload())
     emit("status", pillow.watcher.status())
 

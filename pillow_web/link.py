@@ -53,7 +53,10 @@ class Link:
         else:
             reason = self.last_error or f"no answer for {self.window:g} s"
             log.warning("queue %s unreachable: %s", self.queue_name, reason)
-        self.emit("status", self.status())
+        try:
+            self.emit("status", self.status())
+        except Exception:  # a failed push must not end health tracking (or the watcher)
+            log.exception("could not push the status event")
 
     def monitor(self, stopping):
         """Run until ``stopping`` is set, announcing a link gone stale between polls."""

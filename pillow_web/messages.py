@@ -196,7 +196,8 @@ def compose(state, text=None, at=None):
     The stamp has microseconds, so posts made within one second still apply in order (the
     queue's own insertion time has whole seconds only).
     """
-    body = {"state": state, "at": at or datetime.now(UTC).isoformat().replace("+00:00", "Z")}
+    now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    body = {"state": state, "at": at or now}
     if text is not None:
         body["text"] = text
     return json.dumps(body, ensure_ascii=False)

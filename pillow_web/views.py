@@ -1,6 +1,10 @@
 """HTTP: the kiosk page, the current state as JSON, and a health check."""
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, current_app, jsonify, render_template
+
+from .state import isotime
 
 bp = Blueprint("views", __name__)
 
@@ -15,7 +19,8 @@ def kiosk():
     pillow = _pillow()
     images = [f"/static/img/{state.image}" for state in pillow.catalog.states.values()]
     return render_template("index.html", state=pillow.store.payload(),
-                           status=pillow.watcher.status(), images=images)
+                           status=pillow.watcher.status(), images=images,
+                           now=isotime(datetime.now(UTC)))
 
 
 @bp.get("/api/state")

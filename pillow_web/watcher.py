@@ -8,6 +8,7 @@ was not deleted comes back after the visibility timeout.
 import logging
 import random
 from datetime import UTC, datetime
+from time import monotonic
 
 import gevent
 from azure.core.exceptions import AzureError, ServiceResponseTimeoutError
@@ -50,19 +51,29 @@ class Watcher:
         return self._greenlet
 
     def stop(self, timeout=5.0):
-        """Let the batch in hand finish, then end the loop."""
+        """Let the batch in hand finish, save the snapshot and end the loop, within ``timeout``."""
+        deadline = monotonic() + timeout
         self._stopping.set()
         self._wake.set()
         if self._greenlet is not None:
             self._greenlet.join(timeout)
             if self._deleting is not None:
-                self._deleting.join(timeout)
+                self._deleting.join(max(0.0, deadline - monotonic()))
             # Stuck in a hung request: what it had not deleted comes back after the timeout.
             self._greenlet.kill(block=False)
         if self.store.dirty:
+            # Whatever the save misses is not lost: those messages were not deleted either.
+            # A gevent.Timeout of its own: an AzureError raised inside the SDK would be retried.
+            left = max(0.2, deadline - monotonic())
+            timer = gevent.Timeout(left)
             try:
-                self.storage.save_snapshot(self.store.snapshot())
+                with timer:
+                    self.storage.save_snapshot(self.store.snapshot())
                 self.store.dirty = False
+            except gevent.Timeout as exc:
+                if exc is not timer:
+                    raise
+                log.error("could not save the snapshot on stop: no answer within %.1f s", left)
             except AzureError as exc:
                 log.error("could not save the snapshot on stop: %s", describe(exc))
 

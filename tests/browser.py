@@ -23,12 +23,14 @@ class Recorder:
         self.urls, self.errors = [], []
         self.outage = False  # set while the test stops the server on purpose
         page.on("request", lambda request: self.urls.append(request.url))
+        # A WebSocket is no "request": without this, a socket to an outside host would pass.
+        page.on("websocket", lambda ws: self.urls.append(ws.url))
         page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
         page.on("console", lambda msg: msg.type == "error" and self.errors.append(
             f"console: {msg.text} at {msg.location}"))
 
     def outside(self):
-        """Requests whose host is not loopback (data: and about: URLs have no host)."""
+        """Requests and sockets whose host is not loopback (data: and about: URLs have none)."""
         return [url for url in self.urls
                 if urlsplit(url).scheme not in ("data", "about", "blob")
                 and urlsplit(url).hostname not in LOOPBACK]

@@ -33,6 +33,18 @@ def azurite(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def no_pillow_environment(monkeypatch):
+    """Remove every ``PILLOW_*`` variable for the test: config.load reads them all.
+
+    A developer's shell would otherwise leak into create_app and the CLI, and the no-proc
+    PILLOW_TEST_CONNECTION_STRING would be an unknown setting. The session's ``azurite`` has
+    read that one already (session fixtures are set up before this one).
+    """
+    for key in [key for key in os.environ if key.startswith("PILLOW_")]:
+        monkeypatch.delenv(key)
+
+
 @pytest.fixture
 def settings(azurite):
     """Settings for one test: its own queue, fast polling, no environment leaking in."""
@@ -91,10 +103,8 @@ def storage(settings):
 
 
 @pytest.fixture
-def runner(settings, monkeypatch):
+def runner(settings):
     """A click runner whose environment points ``pillow-web`` at the test's queue."""
-    for key in [key for key in os.environ if key.startswith("PILLOW_")]:
-        monkeypatch.delenv(key)
     env = {"PILLOW_CONNECTION_STRING": settings["CONNECTION_STRING"],
            "PILLOW_QUEUE": settings["QUEUE"]}
     return CliRunner(env=env)
@@ -129,3 +139,44 @@ def dashboards(tmp_path):
     yield start
     for dashboard in started:
         dashboard.close()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's headless Chromium through Playwright, for the whole session."""
+    from playwright.sync_api import sync_playwright
+
+    from .browser import launch
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(chromium):
+    """``open_page(url, **context_options)``: a fresh context and page, checked at the end.
+
+    Returns ``(page, recorder)``; at teardown no request may have left loopback and no script
+    error may have been reported (see ``tests.browser.Recorder``).
+    """
+    from .browser import Recorder
+
+    opened = []
+
+    def open_page(url, **options):
+        context = chromium.new_context(**options)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        recorder = Recorder(page)
+        opened.append((context, recorder))
+        if url:
+            page.goto(url)
+        return page, recorder
+
+    yield open_page
+    for context, _ in opened:
+        context.close()
+    for _, recorder in opened:
+        recorder.assert_clean()

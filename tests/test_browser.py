@@ -6,13 +6,15 @@ loopback and nothing failed in the console.
 
 import re
 import time
+import uuid
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from pillow_web.azurite import free_port
 from pillow_web.messages import compose
 
-from .browser import Recorder, launch
+from .browser import Recorder
 from .procs import Dashboard
 from .util import wait_for
 
@@ -30,29 +32,21 @@ SHOWN = """() => {
 }"""
 
 
-@pytest.fixture(scope="session")
-def chromium():
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture(scope="module")
 def site(azurite, tmp_path_factory):
     """One server for the tests that do not stop it; each posts its own state and text."""
     server = Dashboard(azurite, tmp_path_factory.mktemp("site") / "server.log",
-                       OPERATOR_TOKEN=TOKEN, POLL_MAX=0.5).start()
-    yield server
-    server.stop()
+                       OPERATOR_TOKEN=TOKEN, POLL_MAX=0.5)
+    try:  # a start that fails (never healthy) must not leave the process running either
+        yield server.start()
+    finally:
+        server.stop()
 
 
 @pytest.fixture
-def server(azurite, tmp_path):
+def server(azurite, dashboards):
     """A server of the test's own, for tests that stop and start it."""
-    server = Dashboard(azurite, tmp_path / "server.log", OPERATOR_TOKEN=TOKEN, POLL_MAX=0.5).start()
-    yield server
-    server.stop()
+    return dashboards(azurite, None, OPERATOR_TOKEN=TOKEN, POLL_MAX=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -63,28 +57,6 @@ def queue(azurite, site):
     storage = Storage(azurite, site.queue, "pillow-web")
     yield lambda state, text=None: storage.send(compose(state, text))
     storage.close()
-
-
-@pytest.fixture
-def open_page(chromium):
-    """``open_page(url, **context_options)``: a fresh context and page, checked at the end."""
-    opened = []
-
-    def open_page(url, **options):
-        context = chromium.new_context(**options)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        recorder = Recorder(page)
-        opened.append((context, recorder))
-        if url:
-            page.goto(url)
-        return page, recorder
-
-    yield open_page
-    for context, _ in opened:
-        context.close()
-    for _, recorder in opened:
-        recorder.assert_clean()
 
 
 def shown(page):
@@ -104,6 +76,14 @@ def wait_shown(page, image, text, timeout=10_000):
 def wait_link(page, state, timeout=15_000):
     page.wait_for_function("s => document.getElementById('link').dataset.link === s",
                            arg=state, timeout=timeout)
+
+
+def settle(page, queue, state="SHAKING"):
+    """Post ``state`` with a text of its own and wait until ``page`` shows it: a known start,
+    whatever earlier tests left on the shared server."""
+    text = f"Settled {uuid.uuid4().hex[:8]}"
+    queue(state, text)
+    wait_shown(page, f"/static/img/{state.lower()}.svg", text)
 
 
 def post(server, azurite, state, text=None):
@@ -132,7 +112,7 @@ def test_the_current_picture_shows_on_first_paint(site, queue, open_page):
 def test_a_queued_message_swaps_picture_and_text_within_3_s(site, queue, open_page):
     page, recorder = open_page(f"{site.url}/")
     wait_link(page, "live")
-    assert shown(page)["src"] != "/static/img/hugging.svg"
+    settle(page, queue)  # not HUGGING, the last swap, whatever the shared server showed before
     took = []
     for state, text in [("NEUTRAL", "One"), ("SPINNING", "Two"), ("HUGGING", "Squeeze!")]:
         started = time.monotonic()
@@ -206,25 +186,22 @@ def test_a_server_with_a_new_build_reloads_every_screen(server, open_page):
     wait_link(page, "live")
 
 
-def test_the_indicator_says_when_the_server_cannot_reach_the_queue(tmp_path, open_page):
-    dead = Dashboard("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
-                     "QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;"
-                     "BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;", tmp_path / "dead.log")
-    dead.start(ready=False)
+def test_the_indicator_says_when_the_server_cannot_reach_the_queue(dashboards, open_page):
+    port = free_port()  # closed: nothing listens there (a fixed port might be in use)
+    dead = dashboards("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+                      f"QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+                      f"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;", None, ready=False)
     wait_for(lambda: dead.health() == 503, 30, "the server to answer 503")
-    try:
-        page, _ = open_page(f"{dead.url}/")
-        wait_link(page, "queue-down")
-        expect(page.locator("#link-text")).to_contain_text("pillow data")
-        assert shown(page)["src"] == "/static/img/notconnected.svg" and shown(page)["loaded"]
-    finally:
-        dead.stop()
+    page, _ = open_page(f"{dead.url}/")
+    wait_link(page, "queue-down")
+    expect(page.locator("#link-text")).to_contain_text("pillow data")
+    assert shown(page)["src"] == "/static/img/notconnected.svg" and shown(page)["loaded"]
 
 
-def test_the_operator_console_reaches_a_kiosk_in_another_tab(site, open_page):
+def test_the_operator_console_reaches_a_kiosk_in_another_tab(site, queue, open_page):
     kiosk, _ = open_page(f"{site.url}/")
     wait_link(kiosk, "live")
-    assert shown(kiosk)["src"] != "/static/img/hugging.svg"
+    settle(kiosk, queue)  # not HUGGING, what the console posts, whatever was shown before
     console = kiosk.context.new_page()
     recorder = Recorder(console)
     console.goto(f"{site.url}/operator/")
@@ -325,8 +302,10 @@ def test_the_console_fits_a_laptop_and_a_phone(site, open_page, width, height):
 
 def test_the_console_fits_a_phone_before_its_script_runs(site, queue, open_page):
     """The server's own rendering (full ISO times, before the script shortens them) fits too."""
-    queue("NOTCONNECTED", "A long history line to wrap: " + "x" * 60)
-    wait_for(lambda: site.state()["state"] == "NOTCONNECTED", 10, "NOTCONNECTED applied")
+    # A text of its own: NOTCONNECTED alone is also the state before any message.
+    text = f"A long history line to wrap ({uuid.uuid4().hex[:8]}): " + "x" * 60
+    queue("NOTCONNECTED", text)
+    wait_for(lambda: site.state()["text"] == text, 10, "the long line applied")
     page, _ = open_page(None, viewport={"width": 390, "height": 844}, java_script_enabled=False)
     page.goto(f"{site.url}/operator/")
     page.fill("#token", TOKEN)

@@ -3,6 +3,7 @@
 (function () {
   "use strict";
 
+  var RETRY_MS = 5000;
   var root = document.getElementById("kiosk");
   var pictures = root.querySelectorAll(".picture");
   var textEl = document.getElementById("text");
@@ -18,6 +19,13 @@
   var downSince = null;
   var shownImage = current.image;
   var swapToken = 0;
+  // Server clock minus ours: "updated 2 min ago" must not depend on the kiosk's clock being set.
+  var skew = clockSkew(root.dataset.now);
+
+  function clockSkew(serverNow) {
+    var offset = Date.parse(serverNow) - Date.now();
+    return isFinite(offset) ? offset : 0;
+  }
 
   // Only pictures from the catalog's folder; anything else keeps the last good picture.
   function safeImage(url) {
@@ -29,8 +37,9 @@
   }
 
   function swapPicture(url) {
-    if (!safeImage(url) || url === shownImage) return;
+    // Any newer call wins, also one back to the picture shown: a slower swap must not land.
     var token = ++swapToken;
+    if (!safeImage(url) || url === shownImage) return;
     var shown = root.querySelector(".picture.is-shown");
     var next = shown === pictures[0] ? pictures[1] : pictures[0];
     next.src = url;
@@ -42,7 +51,10 @@
       shown.classList.remove("is-shown");
       shownImage = url;
       keepRatio(next);
-    }, function () { /* keep the last good picture */ });
+    }, function () {
+      // Keep the last good picture and try again (the server may be restarting).
+      setTimeout(function () { if (token === swapToken) swapPicture(url); }, RETRY_MS);
+    });
   }
 
   // Tall screens size the stage to the picture's proportions (see kiosk.css).
@@ -78,7 +90,7 @@
   }
 
   function ago(iso) {
-    var seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+    var seconds = Math.max(0, (Date.now() + skew - Date.parse(iso)) / 1000);
     if (!isFinite(seconds)) return "";
     if (seconds < 45) return "just now";
     if (seconds < 90) return "1 min ago";
@@ -124,10 +136,15 @@
     idleTimer = setTimeout(function () { document.body.classList.add("idle"); }, 3000);
   }
 
-  // Keep the screen on where the browser lets us; re-request when the page is shown again.
+  // Keep the screen on where the browser lets us. The browser drops the lock when the page is
+  // hidden (and may at other times): ask again when shown, when released, and now and then.
+  var wakeLock = null;  // the lock, or the request's promise while asking
   function keepAwake() {
-    if (!("wakeLock" in navigator) || document.visibilityState !== "visible") return;
-    navigator.wakeLock.request("screen").catch(function () { /* not granted: nothing to do */ });
+    if (!("wakeLock" in navigator) || document.visibilityState !== "visible" || wakeLock) return;
+    wakeLock = navigator.wakeLock.request("screen").then(function (lock) {
+      wakeLock = lock;
+      lock.addEventListener("release", function () { wakeLock = null; keepAwake(); });
+    }, function () { wakeLock = null; /* not granted now; the next tick asks again */ });
   }
 
   var socket = io({ reconnectionDelayMax: 5000 });
@@ -136,30 +153,54 @@
     downSince = null;
     showLink();
   });
-  socket.on("disconnect", function () {
+  socket.on("disconnect", function (reason) {
     socketUp = false;
     downSince = new Date().toISOString();
     showLink();
+    // The client reconnects by itself after anything but a disconnect the server asked for.
+    if (reason === "io server disconnect") setTimeout(function () { socket.connect(); }, RETRY_MS);
   });
+
   // Reload only once the page itself answers: a reload into an error page (the server going
-  // down again) would leave a kiosk with no script to recover.
-  var reloading = false;
+  // down again) would leave a kiosk with no script to recover. For a new build, only once the
+  // page served is that build: behind a load balancer with two builds a kiosk would otherwise
+  // reload forever. One attempt at a time, however many events ask.
+  var wantedBuild = null;  // the build a hello announced
+  var anyBuild = false;  // an operator's reload takes whatever page answers
+  var reloadPending = false;
   function reloadWhenReachable() {
-    if (reloading) return;
-    reloading = true;
+    if (reloadPending) return;
+    reloadPending = true;
     fetch(window.location.href, { cache: "no-store", credentials: "same-origin" })
-      .then(function (response) { if (!response.ok) throw new Error("HTTP " + response.status); })
-      .then(function () { window.location.reload(); }, function () {
-        reloading = false;
-        setTimeout(reloadWhenReachable, 5000);
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.text();
+      })
+      .then(function (html) {
+        var page = new DOMParser().parseFromString(html, "text/html").getElementById("kiosk");
+        if (anyBuild || (page && page.dataset.build === wantedBuild)) {
+          window.location.reload();
+        } else {
+          reloadPending = false;  // another build answered; the next hello tries again
+        }
+      }, function () {
+        setTimeout(function () { reloadPending = false; reloadWhenReachable(); }, RETRY_MS);
       });
   }
 
   // A server with another build serves other code: load it. Operators can also ask for a reload.
   socket.on("hello", function (hello) {
-    if (hello && hello.build && hello.build !== root.dataset.build) reloadWhenReachable();
+    if (!hello || typeof hello !== "object") return;
+    skew = clockSkew(hello.now);
+    if (hello.build && hello.build !== root.dataset.build) {
+      wantedBuild = String(hello.build);
+      reloadWhenReachable();
+    }
   });
-  socket.on("reload", reloadWhenReachable);
+  socket.on("reload", function () {
+    anyBuild = true;
+    reloadWhenReachable();
+  });
   socket.on("state", showState);
   socket.on("status", function (status) {
     if (status && typeof status === "object") queueStatus = status;
@@ -169,6 +210,14 @@
   root.style.setProperty("--accent", current.color || "#8ec5ff");
   if (pictures[0].complete) keepRatio(pictures[0]);
   else pictures[0].addEventListener("load", function () { keepRatio(pictures[0]); });
+  // The server-rendered picture failed (a server restarting?): load it again, never stay blank.
+  function retryFirstPicture() {
+    if (!pictures[0].classList.contains("is-shown") || shownImage !== current.image) return;
+    shownImage = null;
+    setTimeout(function () { swapPicture(current.image); }, RETRY_MS);
+  }
+  pictures[0].addEventListener("error", retryFirstPicture);
+  if (pictures[0].complete && !pictures[0].naturalWidth) retryFirstPicture();
   preload(JSON.parse(root.dataset.images));
   showState(current);
   showLink();
@@ -178,5 +227,5 @@
   document.addEventListener("touchstart", wakeCursor, { passive: true });
   document.addEventListener("visibilitychange", keepAwake);
   window.addEventListener("resize", fitText);
-  setInterval(showUpdated, 15000);
+  setInterval(function () { showUpdated(); keepAwake(); }, 15000);
 })();

@@ -86,9 +86,10 @@
       })
       .then(function (data) {
         if (data) { render(data); root.dataset.fresh = "yes"; }
+        if (notice.dataset.kind === "lost") say("", "ok");  // the server answers again
       }, function () {
         root.dataset.fresh = "no";
-        say("Cannot reach the server; retrying.", "error");
+        say("Cannot reach the server; retrying.", "lost");
       })
       .then(function () {
         polling = false;
@@ -100,7 +101,7 @@
   function send(form, submitter) {
     var body = new FormData(form);
     if (submitter && submitter.name) body.append(submitter.name, submitter.value);
-    var buttons = form.querySelectorAll("button");
+    var buttons = form.querySelectorAll("button:not(.enter-guard)");
     buttons.forEach(function (button) { button.disabled = true; });
     fetch(form.action, {
       method: "POST",
