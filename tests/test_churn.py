@@ -43,10 +43,23 @@ def cycle(url, polite):
 
 
 def churn(url, cycles):
+    """``cycles`` screen lives, ``CLIENTS`` at a time; the first failure stops the churn.
+
+    Not ``pool.join(raise_error=True)``: it checks only the greenlets still in the pool when it is
+    called, so a cycle that failed while the loop was spawning would pass unseen.
+    """
     pool = gevent.pool.Pool(CLIENTS)
-    for i in range(cycles):
-        pool.spawn(cycle, url, i % 2 == 0)
-    pool.join(raise_error=True)
+    failed = []
+    try:
+        for i in range(cycles):
+            if failed:
+                break
+            pool.spawn(cycle, url, i % 2 == 0).link_exception(failed.append)
+        pool.join()
+    finally:
+        pool.kill()  # after a failure or an interrupt, no client goes on running
+    if failed:
+        failed[0].get()  # raises the failure with its traceback
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 import base64
 import json
 
+from pillow_web.azurite import free_port
 from pillow_web.cli import cli
 from pillow_web.messages import parse
 
@@ -59,9 +60,10 @@ def test_options_read_their_environment_fallbacks(runner, storage):
 
 
 def test_unreachable_storage_is_one_clear_line(runner):
+    port = free_port()  # closed: nothing listens there (a fixed port might be in use)
     dead = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0;" \
-           "QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;" \
-           "BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;"
+           f"QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1;" \
+           f"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
     result = runner.invoke(cli, ["post", "hugging"], env={"PILLOW_CONNECTION_STRING": dead})
     assert result.exit_code == 1
     assert result.output.startswith("Error: storage: ")

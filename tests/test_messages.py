@@ -1,6 +1,8 @@
 """Every accepted message form, and the reasons given for what is rejected."""
 
 import base64
+import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -79,5 +81,7 @@ def test_compose_round_trips_through_parse_and_base64():
 
 
 def test_compose_stamps_the_time_with_microseconds():
-    at = parse(compose("NEUTRAL"), STATES).at
+    content = compose("NEUTRAL")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", json.loads(content)["at"])
+    at = parse(content, STATES).at
     assert at is not None and abs((datetime.now(UTC) - at).total_seconds()) < 5

@@ -3,12 +3,10 @@
 import json
 
 import pytest
-from azure.core.exceptions import ServiceRequestError
 
 from pillow_web.cli import cli
 from pillow_web.messages import compose
 from pillow_web.poison import visible
-from pillow_web.storage import Storage
 
 from .util import wait_for
 
@@ -110,14 +108,27 @@ def test_requeue_refuses_unclear_requests(runner, storage, poisoned, args, code,
     assert len(poison_ids(storage)) == 3 and main_contents(storage) == []
 
 
-def test_a_failed_send_keeps_the_entry(runner, storage, poisoned, monkeypatch):
-    def unreachable(self, text):
-        raise ServiceRequestError("connection refused")
-
-    monkeypatch.setattr(Storage, "send", unreachable)
+def test_a_failed_send_keeps_the_entry(runner, storage, poisoned):
+    # A real refusal, not a mock: an entry whose kept original is over the queue's 64 KiB
+    # message limit, which Azurite (like Azure) rejects with 413 when it is sent back.
+    blob = f"{storage.poison_name}/too-big"
+    storage.container.upload_blob(blob, ("h" * (64 * 1024 + 1)).encode())
+    record = {"reason": "test reason", "content": "h" * 200, "message_id": "too-big",
+              "poisoned_at": "2026-01-02T03:04:05+00:00", "content_blob": blob}
+    too_big = storage.poison.send_message(json.dumps(record), time_to_live=-1).id
     result = runner.invoke(cli, ["poison", "requeue", "--all"])
-    assert result.exit_code == 1 and "storage: ServiceRequestError" in result.output
-    assert len(poison_ids(storage)) == 3 and len(kept_blobs(storage)) == 1  # visible again
+    assert result.exit_code == 1 and "storage: HttpResponseError" in result.output
+    assert too_big in poison_ids(storage)  # visible again at once, not hidden for HIDE s
+    # The entries tried before the failure (the order is Azurite's) are requeued, the rest kept:
+    # each original in exactly one of the two queues, with its blob while it is poisoned.
+    left = {json.loads(m.content)["message_id"]
+            for m in storage.poison.peek_messages(max_messages=32)}
+    requeued = main_contents(storage)
+    for original_id, content in poisoned.items():
+        assert (original_id in left) != (content in requeued), content[:20]
+    big_id = next(i for i, content in poisoned.items() if content == BIG)
+    kept = {f"{storage.poison_name}/{i}" for i in left if i in (big_id, "too-big")}
+    assert {b.name for b in kept_blobs(storage)} == kept
 
 
 def test_a_requeued_message_is_applied_by_the_watcher(runner, live_app, storage):
