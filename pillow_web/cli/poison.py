@@ -1,0 +1,80 @@
+"""``pillow-web poison``: look at, requeue or purge what the dashboard could not use."""
+
+from contextlib import contextmanager
+
+import click
+
+from .. import config as settings_module
+from ..storage import Storage
+from .root import cli, friendly_errors
+
+
+@cli.group()
+def poison():
+    """Look at, requeue or purge the messages the dashboard could not use (<queue>-poison)."""
+
+
+@contextmanager
+def open_poison():
+    """The settings and the poison queue; its connections are closed when done."""
+    from ..poison import PoisonQueue
+
+    settings = settings_module.load()
+    storage = Storage.from_settings(settings)
+    try:
+        storage.ensure()
+        yield settings, PoisonQueue(storage)
+    finally:
+        storage.close()
+
+
+@poison.command("list")
+@click.option("--limit", envvar="PILLOW_POISON_LIMIT", default=100, show_default=True,
+              type=click.IntRange(1, 10_000),
+              help="Show at most this many entries (env PILLOW_POISON_LIMIT).")
+@friendly_errors
+def poison_list(limit):
+    """Show each poisoned message: id, when, why, and the start of its text."""
+    from ..poison import visible
+
+    with open_poison() as (settings, queue):
+        entries = queue.entries(limit)
+        total = queue.count()
+    for entry in entries:
+        click.echo(f"{entry.id}  {entry.poisoned_at}  {visible(entry.reason, 120)}\n"
+                   f"    {visible(entry.content)}" + ("  [full text kept in a blob]"
+                                                     if entry.blob else ""))
+    click.echo(f"{len(entries)} shown of {max(total, len(entries))} in "
+               f"{settings['QUEUE']}-poison", err=True)
+
+
+@poison.command()
+@click.argument("message_id", required=False)
+@click.option("--all", "every", is_flag=True, envvar="PILLOW_POISON_ALL",
+              help="Requeue every poisoned message (env PILLOW_POISON_ALL).")
+@friendly_errors
+def requeue(message_id, every):
+    """Send MESSAGE_ID (or --all) back to the main queue with its original text."""
+    if bool(message_id) == every:
+        raise click.UsageError("give one MESSAGE_ID or --all")
+    with open_poison() as (settings, queue):
+        done = queue.requeue(None if every else {message_id})
+    if message_id and not done:
+        raise click.ClickException(f"no poisoned message {message_id} in {settings['QUEUE']}"
+                                   "-poison (see `pillow-web poison list`)")
+    click.echo(f"requeued {len(done)} message(s) to {settings['QUEUE']}")
+
+
+@poison.command()
+@click.option("--yes", is_flag=True, envvar="PILLOW_POISON_YES",
+              help="Do not ask for confirmation, for scripts (env PILLOW_POISON_YES).")
+@friendly_errors
+def purge(yes):
+    """Delete every poisoned message and its kept text, after asking."""
+    with open_poison() as (settings, queue):
+        name = f"{settings['QUEUE']}-poison"
+        if not yes:
+            click.confirm(f"Delete the {queue.count()} message(s) in {name} for good?",
+                          abort=True)
+        purged = queue.purge()
+    click.echo(f"purged {purged} message(s) from {name}")

@@ -1,0 +1,36 @@
+"""``pillow-web post``: put a state on the queue from a terminal, as the pillow would."""
+
+import click
+
+from .. import config as settings_module
+from ..catalog import Catalog
+from ..messages import Rejected, compose, encode, parse
+from ..storage import Storage
+from .root import cli, friendly_errors
+
+
+@cli.command()
+@click.argument("state")
+@click.option("--text", envvar="PILLOW_POST_TEXT",
+              help="Text to show instead of the state's own (env PILLOW_POST_TEXT).")
+@click.option("--at", envvar="PILLOW_POST_AT",
+              help="ISO-8601 time the state was sensed; default now (env PILLOW_POST_AT).")
+@click.option("--base64", "as_base64", is_flag=True, envvar="PILLOW_POST_BASE64",
+              help="Encode the message in base64, as Azure Functions do (env PILLOW_POST_BASE64).")
+@click.option("--force", is_flag=True, envvar="PILLOW_POST_FORCE",
+              help="Send even if the dashboard would reject it (env PILLOW_POST_FORCE).")
+@friendly_errors
+def post(state, text, at, as_base64, force):
+    """Put STATE on the queue, as the pillow would (e.g. `pillow-web post hugging`)."""
+    settings = settings_module.load()
+    content = compose(state.strip(), text, at)
+    try:
+        parse(content, Catalog.from_settings(settings).names)
+    except Rejected as exc:
+        if not force:
+            raise click.ClickException(f"{exc} (use --force to send it anyway)") from None
+        click.echo(f"warning: {exc}; sending anyway", err=True)
+    storage = Storage.from_settings(settings)
+    storage.ensure()
+    sent = storage.send(encode(content, as_base64))
+    click.echo(f"posted {state.strip().upper()} to {settings['QUEUE']} (message {sent.id})")
