@@ -92,7 +92,9 @@ class Serve:
         self.url = f"http://{HOST}:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("PILLOW_")}
         env.update(PILLOW_CONNECTION_STRING=connection_string, PILLOW_QUEUE=queue,
-                   PILLOW_SECRET_KEY=secrets.token_hex(16))
+                   PILLOW_SECRET_KEY=secrets.token_hex(16),
+                   # Every simulated screen comes from one address: lift the per-address cap.
+                   PILLOW_SCREENS_PER_ADDRESS="0")
         env.update({f"PILLOW_{k.upper()}": str(v) for k, v in settings.items()})
         self.started = time.time()
         # --log-level is an option, not a setting: PILLOW_LOG_LEVEL is refused by the config.

@@ -4,27 +4,14 @@ Every write goes through the queue so there is one history; the watcher is woken
 at once instead of at its next poll.
 """
 
-from azure.core.exceptions import AzureError
 from flask import Blueprint, current_app, jsonify, request
 
-from .messages import Rejected, compose, parse
+from . import operations
 from .security import check_operator_token
-from .storage import describe
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 BODY_MAX = 2048
-
-
-def enqueue(pillow, state, text=None, at=None):
-    """Check a message as the watcher would, queue it, wake the watcher; return its queue id."""
-    if not isinstance(state, str):
-        raise Rejected("state must be a string")
-    content = compose(state.strip(), text, at)
-    parse(content, pillow.catalog.names)
-    sent = pillow.storage.send(content)
-    pillow.watcher.wake()
-    return sent.id
 
 
 def error(status, message, **extra):
@@ -56,17 +43,20 @@ def post_state():
         return refused
     if (request.content_length or 0) > BODY_MAX:
         return error(413, f"body is over {BODY_MAX} bytes")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # Python's JSON parser gives up on ~1,000 levels of nesting
+        body = None
     if not isinstance(body, dict):
         return error(400, "body must be a JSON object like {\"state\": \"HUGGING\"}")
     pillow = current_app.extensions["pillow"]
     try:
-        message_id = enqueue(pillow, body.get("state"), body.get("text"), body.get("at"))
-    except Rejected as exc:
-        return error(422, str(exc), known_states=pillow.catalog.names)
-    except AzureError as exc:
-        return error(503, f"the queue is unreachable: {describe(exc)}")
-    return jsonify(queued=message_id, state=body["state"].strip().upper()), 202
+        queued = operations.post_state(pillow, body.get("state"), body.get("text"), body.get("at"))
+    except operations.ERRORS as exc:
+        status, reason = operations.refusal(exc)
+        extra = {"known_states": pillow.catalog.names} if status == 422 else {}
+        return error(status, reason, **extra)
+    return jsonify(queued=queued.id, state=queued.state), 202
 
 
 @bp.post("/reload")
@@ -75,9 +65,7 @@ def reload_screens():
     refused = authorize()
     if refused:
         return refused
-    pillow = current_app.extensions["pillow"]
-    pillow.push("reload", {})
-    return jsonify(screens=len(pillow.screens)), 202
+    return jsonify(screens=operations.reload_screens(current_app.extensions["pillow"])), 202
 
 
 def init_app(app):

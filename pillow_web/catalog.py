@@ -5,7 +5,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ROOT, ConfigError
+from .config import ASSETS, ConfigError
 
 NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -41,7 +41,7 @@ class Catalog:
     @classmethod
     def from_settings(cls, settings):
         """The catalog named by the STATES_FILE setting, with images under static/img/."""
-        return cls.load(ROOT / settings["STATES_FILE"], ROOT / "static" / "img")
+        return cls.load(ASSETS / settings["STATES_FILE"], ASSETS / "static" / "img")
 
     @classmethod
     def load(cls, path, image_dir):

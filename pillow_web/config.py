@@ -9,8 +9,15 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+# The folder above the package: in a checkout, the project (README, node_modules, tests).
+ROOT = PACKAGE.parent
+# The folder with templates/, static/ and config/: inside the package when installed from the
+# wheel (pyproject.toml maps them to pillow_web/assets/), else the checkout's own top level.
+ASSETS = PACKAGE / "assets" if (PACKAGE / "assets").is_dir() else ROOT
+IN_CHECKOUT = ASSETS == ROOT
 
 # The fixed, public Azurite development account (from Azurite's README); not a secret.
 AZURITE_KEY = (
@@ -43,6 +50,11 @@ SETTINGS = {
     "CONNECTION_STRING": Setting(
         str, azurite_connection_string(), "Azure Storage connection string (queue and blob)."
     ),
+    "STORAGE_ACCOUNT": Setting(
+        str, "", "Storage account name: sign in with Entra ID instead of a connection string."
+    ),
+    "QUEUE_ENDPOINT": Setting(str, "", "https:// queue endpoint to sign in to (other clouds)."),
+    "BLOB_ENDPOINT": Setting(str, "", "https:// blob endpoint to sign in to (other clouds)."),
     "QUEUE": Setting(
         str, "pillow-state", "Queue the pillow posts to; bad ones go to <queue>-poison."
     ),
@@ -55,6 +67,12 @@ SETTINGS = {
     "SECRET_KEY": Setting(str, "", "Flask secret key (sessions); required outside demo and tests."),
     "OPERATOR_TOKEN": Setting(str, "", "Bearer token for the write API; empty disables writes."),
     "CORS_ORIGINS": Setting(str, "", "Extra origins allowed to open the socket, comma separated."),
+    "SCREENS_PER_ADDRESS": Setting(
+        int, 100, "Most Socket.IO connections one client address may hold (0: no limit)."
+    ),
+    "TRUSTED_PROXIES": Setting(
+        int, 0, "Reverse proxies in front whose X-Forwarded-* headers are believed (0: none)."
+    ),
     "HOST": Setting(str, "127.0.0.1", "Address `pillow-web serve` listens on."),
     "PORT": Setting(int, 5000, "Port `pillow-web serve` listens on."),
     "DEMO": Setting(bool, False, "Demo mode: a random secret key per run is acceptable."),
@@ -68,6 +86,8 @@ CLI_ENV_PREFIXES = ("PILLOW_POST_", "PILLOW_AZURITE_", "PILLOW_POISON_", "PILLOW
 FILE_ENV = "PILLOW_CONFIG"
 # Azure's rule for queue and container names; 56 leaves room for the "-poison" suffix.
 AZURE_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,54}[a-z0-9]$")
+ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
+ACCOUNT_SETTINGS = ("STORAGE_ACCOUNT", "QUEUE_ENDPOINT", "BLOB_ENDPOINT")
 
 
 def _coerce(name, value):
@@ -124,21 +144,54 @@ def load(overrides=None, environ=None):
     """Merge every layer into one dict of validated settings."""
     environ = os.environ if environ is None else environ
     values = {name: setting.default for name, setting in SETTINGS.items()}
-    values.update(_from_toml(ROOT / "config" / "default.toml"))
+    values.update(_from_toml(ASSETS / "config" / "default.toml"))
     if environ.get(FILE_ENV):
         values.update(_from_toml(environ[FILE_ENV]))
     values.update(_from_env(environ))
     flask_keys = {"TESTING", "DEBUG"}
     for key, value in (overrides or {}).items():
         values[key] = value if key in flask_keys else _coerce(key, value)
+    values.update(_storage_account(values))
     _check(values)
     return values
 
 
+def _storage_account(values):
+    """A connection string, or two https endpoints to sign in to (STORAGE_ACCOUNT names Azure's
+    public ones); a connection string set too (not the built-in Azurite one) is an error."""
+    account, queue, blob = (values[name].strip() for name in ACCOUNT_SETTINGS)
+    if not (account or queue or blob):
+        return {}
+    if account and (queue or blob):
+        raise ConfigError("settings STORAGE_ACCOUNT and QUEUE_ENDPOINT/BLOB_ENDPOINT are both set:"
+                          " give the account name, or both endpoints")
+    if account:
+        if not ACCOUNT_NAME.match(account):
+            raise ConfigError("setting STORAGE_ACCOUNT must be 3-24 lowercase letters or digits,"
+                              f" not {account!r}")
+        queue = f"https://{account}.queue.core.windows.net"
+        blob = f"https://{account}.blob.core.windows.net"
+    for name, url in (("QUEUE_ENDPOINT", queue), ("BLOB_ENDPOINT", blob)):
+        if not url:
+            raise ConfigError(f"setting {name} is needed too (or STORAGE_ACCOUNT instead of both)")
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+            shown = url.split("?", 1)[0].split("#", 1)[0][:100]  # a query may hold a SAS
+            raise ConfigError(f"setting {name} must be an https:// URL with no query (Entra ID "
+                              f"tokens are only sent over TLS), not {shown!r}")
+    given = values["CONNECTION_STRING"].strip()
+    if given and given != SETTINGS["CONNECTION_STRING"].default:
+        other = "STORAGE_ACCOUNT" if account else "QUEUE_ENDPOINT/BLOB_ENDPOINT"
+        raise ConfigError(f"settings CONNECTION_STRING and {other} are both set: use the "
+                          "connection string, or sign in with Entra ID, not both")
+    return {"CONNECTION_STRING": "", "QUEUE_ENDPOINT": queue, "BLOB_ENDPOINT": blob}
+
+
 def _check(values):
     """Cross-field checks that a single type cannot express."""
-    if not values["CONNECTION_STRING"].strip():
-        raise ConfigError("setting CONNECTION_STRING is empty")
+    if not (values["CONNECTION_STRING"].strip() or values["QUEUE_ENDPOINT"]):
+        raise ConfigError("setting CONNECTION_STRING is empty (or set STORAGE_ACCOUNT to sign in"
+                          " with Entra ID)")
     for name in ("QUEUE", "CONTAINER"):
         if not AZURE_NAME.match(values[name]):
             raise ConfigError(
@@ -151,5 +204,9 @@ def _check(values):
         raise ConfigError("setting VISIBILITY_TIMEOUT must be between 1 and 3600 seconds")
     if not 1 <= values["MAX_DEQUEUE"] <= 100:
         raise ConfigError("setting MAX_DEQUEUE must be between 1 and 100")
+    if values["SCREENS_PER_ADDRESS"] < 0:
+        raise ConfigError("setting SCREENS_PER_ADDRESS must be 0 (no limit) or more")
+    if not 0 <= values["TRUSTED_PROXIES"] <= 5:
+        raise ConfigError("setting TRUSTED_PROXIES must be between 0 and 5 (proxy hops)")
     if not 0 < values["PORT"] < 65536:
         raise ConfigError(f"setting PORT must be a TCP port, not {values['PORT']}")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import current_app, request
 from flask_socketio import SocketIO, emit
 
+from . import socket_guard
 from .state import isotime
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def init_app(app):
         max_http_buffer_size=4096,
     )
     server = socketio.server  # this app's server, even if another app is created later (tests)
+    socket_guard.guard(server, app.config["SCREENS_PER_ADDRESS"])
 
     def push(event, data):
         server.emit(event, data, namespace="/")
@@ -48,12 +50,14 @@ def on_connect(auth=None):
     """A new screen gets the build id, the server's clock, current state and queue status at once.
 
     A screen that loaded its page from another build reloads itself on ``hello``; it reckons
-    "updated 2 min ago" by the server's clock, not by its own.
+    "updated 2 min ago" by the server's clock, not by its own. Until the snapshot is read there
+    is no state to send: the screen keeps what it shows and gets the state once it is loaded.
     """
     pillow = current_app.extensions["pillow"]
     pillow.screens.add(request.sid)
     emit("hello", {"build": current_app.config["BUILD_ID"], "now": isotime(datetime.now(UTC))})
-    emit("state", pillow.store.payload())
+    if pillow.watcher.loaded.is_set():
+        emit("state", pillow.store.payload())
     emit("status", pillow.watcher.status())
 
 

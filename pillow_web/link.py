@@ -16,7 +16,8 @@ class Link:
 
     Healthy means the last poll worked and was recent. A poll that fails flips it at once; a
     storage call that hangs in the middle of a batch reports nothing, so a small monitor greenlet
-    also notices when the last good poll grows too old.
+    also notices when the last good poll grows too old. Until the first poll ends (or has had the
+    whole window) the link is "starting": neither live nor known to be down, and not announced.
     """
 
     CHECK_EVERY = 0.5
@@ -28,7 +29,9 @@ class Link:
         self.ok = None  # None until the first poll: neither live nor known to be down
         self.last_poll = self.last_ok = self.since = self.last_error = None
         self._last_ok_clock = None
+        self._started = None  # monotonic time the monitor started: the first poll's window opens
         self._announced = None
+        self._cause_logged = False  # "no answer" was logged, not yet the error that followed
 
     def polled(self, error=None):
         """Record one poll's outcome: ``error`` is None when it worked."""
@@ -42,21 +45,34 @@ class Link:
     def healthy(self):
         return bool(self.ok) and monotonic() - self._last_ok_clock < self.window
 
+    def starting(self):
+        """True until the first poll ends, or until it has had the whole window to."""
+        return self.ok is None and (self._started is None
+                                    or monotonic() - self._started < self.window)
+
     def announce(self):
         """Push ``status`` if health changed since the last announcement."""
+        if self.starting():
+            return
         healthy = self.healthy()
         if healthy == self._announced:
+            if not healthy and self.last_error and not self._cause_logged:
+                self._log_down()  # a storage call that hung has now failed: say why
             return
         self._announced, self.since = healthy, datetime.now(UTC)
         if healthy:
             log.info("queue %s reachable", self.queue_name)
         else:
-            reason = self.last_error or f"no answer for {self.window:g} s"
-            log.warning("queue %s unreachable: %s", self.queue_name, reason)
+            self._log_down()
         try:
             self.emit("status", self.status())
         except Exception:  # a failed push must not end health tracking (or the watcher)
             log.exception("could not push the status event")
+
+    def _log_down(self):
+        self._cause_logged = self.last_error is not None
+        reason = self.last_error or f"no answer for {self.window:g} s"
+        log.warning("queue %s unreachable: %s", self.queue_name, reason)
 
     def monitor(self, stopping):
         """Run until ``stopping`` is set, announcing a link gone stale between polls."""
@@ -64,12 +80,15 @@ class Link:
             self.announce()
 
     def start_monitor(self, stopping):
+        self._started = monotonic()
         return gevent.spawn(self.monitor, stopping)
 
     def status(self):
         """The ``status`` event and the body of ``/healthz``."""
+        healthy = self.healthy()
         return {
-            "queue_ok": self.healthy(),
+            "status": "ok" if healthy else "starting" if self.starting() else "degraded",
+            "queue_ok": healthy,
             "since": self.since and isotime(self.since),
             "last_poll": self.last_poll and isotime(self.last_poll),
             "last_ok": self.last_ok and isotime(self.last_ok),

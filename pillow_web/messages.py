@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from .catalog import TEXT_MAX
+from .ordering import SECOND, Stamp, resolution
 
 MAX_CHARS = 4096
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -36,9 +37,16 @@ class Rejected(ValueError):
 
 @dataclass(frozen=True)
 class Message:
+    """A usable message; ``at_resolution`` is how precisely ``at`` was stated."""
+
     state: str
     text: str | None = None
     at: datetime | None = None
+    at_resolution: timedelta = SECOND
+
+    def stamp(self, inserted_on):
+        """When it happened: ``at``, else the queue's ``inserted_on`` (whole seconds)."""
+        return Stamp(self.at, self.at_resolution) if self.at else Stamp(inserted_on, SECOND)
 
 
 def parse(content, states, now=None):
@@ -98,7 +106,7 @@ def _parse_text(text, states, now):
         return Message(_state(value, states))
     if not isinstance(value, dict):
         raise Rejected(f"a JSON message must be an object, not {_kind(value)}")
-    return Message(_state(value.get("state"), states), _text(value.get("text")), _at(value, now))
+    return Message(_state(value.get("state"), states), _text(value.get("text")), *_at(value, now))
 
 
 def _unique_keys(pairs):
@@ -151,9 +159,10 @@ def _text(value):
 
 
 def _at(body, now):
+    """``(at, at_resolution)`` of the message ``body``."""
     value = body.get("at")
     if value is None:
-        return None
+        return None, SECOND
     if not isinstance(value, str) or len(value) > 40:
         raise Rejected("at must be an ISO-8601 time string")
     try:
@@ -169,7 +178,7 @@ def _at(body, now):
         raise Rejected(f"at {_excerpt(value)} is before 2000")
     if at > now + CLOCK_SKEW:
         raise Rejected(f"at {_excerpt(value)} is in the future")
-    return at
+    return at, resolution(value)
 
 
 def _legacy(text, states):

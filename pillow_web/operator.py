@@ -1,15 +1,15 @@
 """The operator console at ``/operator``: people sign in with the operator token, not a terminal.
 
-Sign-in keeps a fingerprint of the token in the signed session cookie, so changing the token signs
-everyone out. Every form carries a CSRF token kept in the session. Posting a state goes through
-``api.enqueue`` like the pillow and the write API, so there is one queue and one history.
+Sign-in puts a random session id in the cookie and keeps the sign-in on the server
+(``sessions.OperatorSessions``), so signing out, expiry and a changed token really end it. Every
+form carries a CSRF token kept in the session. Posting a state goes through
+``operations.post_state`` like the write API, so there is one queue and one history.
 """
 
-import hashlib
 import logging
 import secrets
+from datetime import timedelta
 
-from azure.core.exceptions import AzureError
 from flask import (
     Blueprint,
     abort,
@@ -23,23 +23,18 @@ from flask import (
     url_for,
 )
 
-from .api import enqueue
-from .messages import Rejected
+from . import operations
 from .security import check_operator_token, token_ok
-from .storage import describe
+from .sessions import LIFETIME, OperatorSessions
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
 
 
-def _fingerprint(token):
-    return hashlib.sha256(f"pillow-operator:{token}".encode()).hexdigest()[:32]
-
-
 def signed_in():
-    token = current_app.config["OPERATOR_TOKEN"]
-    return bool(token) and session.get("operator") == _fingerprint(token)
+    sessions = current_app.extensions["pillow.sessions"]
+    return sessions.valid(session.get("operator"), current_app.config["OPERATOR_TOKEN"])
 
 
 def csrf_token():
@@ -91,14 +86,18 @@ def signin():
     if not ok:
         flash("That is not the operator token.", "error")
         return render_template("operator_signin.html", csrf=csrf_token()), 401
+    current_app.extensions["pillow.sessions"].end(session.get("operator"))
     session.clear()  # a fresh session (and CSRF token) for the signed-in operator
-    session["operator"] = _fingerprint(current_app.config["OPERATOR_TOKEN"])
+    session.permanent = True  # the browser forgets it when the server would (LIFETIME)
+    session["operator"] = current_app.extensions["pillow.sessions"].start(
+        current_app.config["OPERATOR_TOKEN"])
     log.info("operator signed in from %s", request.remote_addr)
     return redirect(url_for("operator.console"))
 
 
 @bp.post("/signout")
 def signout():
+    current_app.extensions["pillow.sessions"].end(session.get("operator"))
     session.clear()
     return redirect(url_for("operator.console"))
 
@@ -110,21 +109,19 @@ def post_state():
     pillow = current_app.extensions["pillow"]
     state, text = request.form.get("state", ""), request.form.get("text", "").strip() or None
     try:
-        message_id = enqueue(pillow, state, text)
-    except Rejected as exc:
-        return _done(f"Not sent: {exc}.", 422)
-    except AzureError as exc:
-        return _done(f"Not sent: the queue is unreachable ({describe(exc)}).", 503)
-    return _done(f"Queued {state.upper()}.", 202, queued=message_id)
+        queued = operations.post_state(pillow, state, text)
+    except operations.ERRORS as exc:
+        status, reason = operations.refusal(exc)
+        return _done(f"Not sent: {reason}.", status)
+    return _done(f"Queued {queued.state}.", 202, queued=queued.id)
 
 
 @bp.post("/reload")
 def reload_screens():
     if not signed_in():
         return _done("Sign in first.", 401)
-    pillow = current_app.extensions["pillow"]
-    pillow.push("reload", {})
-    return _done(f"Asked {len(pillow.screens)} screen(s) to reload.", 202)
+    screens = operations.reload_screens(current_app.extensions["pillow"])
+    return _done(f"Asked {screens} screen(s) to reload.", 202)
 
 
 @bp.get("/data.json")
@@ -135,28 +132,29 @@ def data():
     return jsonify(console_data(current_app.extensions["pillow"]))
 
 
-def _count(queue):
-    try:
-        return queue.get_queue_properties().approximate_message_count
-    except AzureError as exc:
-        log.info("could not count %s: %s", queue.queue_name, describe(exc))
-        return None
-
-
 def console_data(pillow):
     """Current state, recent history, queue and poison depth, watcher health, screens."""
     return {
         "current": pillow.store.payload(),
         "history": [{**entry, "text": entry["text"] or pillow.catalog[entry["state"]].text}
                     for entry in pillow.store.history_payload()],
-        "queue_depth": _count(pillow.storage.queue),
-        "poison_count": _count(pillow.storage.poison),
+        "queue_depth": pillow.storage.depth(),
+        "poison_count": pillow.storage.poison_count(),
         "watcher": pillow.watcher.status(),
         "screens": len(pillow.screens),
     }
 
 
+@bp.after_request
+def no_store(response):
+    """Operator pages hold the queue's contents and a CSRF token: no cache may keep them."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app):
+    app.extensions["pillow.sessions"] = OperatorSessions()
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=LIFETIME)
     # Lax: the session cookie is not sent with cross-site posts (CSRF tokens are the main guard).
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     app.register_blueprint(bp)

@@ -81,8 +81,15 @@ class PoisonQueue:
                         log.warning("could not release poisoned message %s: %s", entry.id, exc)
 
     def entries(self, limit=None):
+        """Up to ``limit`` entries, oldest first (the queue itself only roughly keeps order)."""
         with self.claimed(limit) as (entries, _):
-            return entries
+            return sorted(entries, key=lambda entry: (entry.message.inserted_on, entry.poisoned_at))
+
+    def find(self, entry_id):
+        """The entry whose id, or whose original message's id, is ``entry_id``; None if none."""
+        with self.claimed() as (entries, _):
+            return next((entry for entry in entries if entry_id in (entry.id, entry.original_id)),
+                        None)
 
     def original(self, entry):
         """The full original content, read from its blob if it was too big to keep inline."""

@@ -2,10 +2,12 @@
 
 import hmac
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from time import monotonic
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +40,13 @@ def token_ok(configured, given):
 def check_operator_token(given):
     """Check ``given`` against the operator token, braking clients that keep guessing.
 
-    Returns ``(True, 0)`` for the token, ``(False, 0)`` for anything else (counted against the
-    client), and ``(False, seconds)`` while the client must wait before trying again.
+    Returns ``(True, 0)`` for the token, ``(False, 0)`` for anything else, and
+    ``(False, seconds)`` while the client must wait before trying again. Only a wrong token
+    counts: a missing one is no guess, and any web page can make a browser send one, so counting
+    it would let a page lock the operator out from the operator's own address.
     """
+    if not given:
+        return False, 0
     throttle = current_app.extensions["pillow.throttle"]
     client = request.remote_addr or "unknown"
     wait = throttle.retry_after(client)
@@ -49,30 +55,43 @@ def check_operator_token(given):
     if token_ok(current_app.config["OPERATOR_TOKEN"], given):
         return True, 0
     throttle.failed(client)
-    log.warning("rejected a wrong or missing operator token from %s (%s)", client, request.path)
+    log.warning("rejected a wrong operator token from %s (%s)", client, request.path)
     return False, 0
 
 
 class Throttle:
-    """Counts failed sign-ins per client; after ``limit`` within ``window`` s, refuse for a while.
+    """Counts wrong tokens per client; after ``limit`` within ``window`` s, refuse for a while.
 
-    Bounded: the oldest clients are forgotten past ``max_clients``.
+    A global brake on top: once more than ``global_limit`` wrong tokens arrived within the window
+    from all clients together (guessing spread over many addresses), each client that guessed
+    wrong must sit out the window after a single failure. A client with no recent failure, the
+    operator among them, is always checked at once: the brake slows guessing and never locks out
+    the right token. Bounded: the oldest clients are forgotten past ``max_clients``.
     """
 
-    def __init__(self, limit=5, window=60.0, max_clients=10_000):
+    def __init__(self, limit=5, window=60.0, max_clients=10_000, global_limit=20):
         self.limit, self.window, self.max_clients = limit, window, max_clients
+        self.global_limit = global_limit
         self._failures = OrderedDict()
+        self._all = deque(maxlen=global_limit + 1)  # times of the latest failures, any client
 
     def retry_after(self, client):
         """Seconds ``client`` must wait, or 0 if it may try now."""
-        times = self._recent(client)
-        if len(times) < self.limit:
+        times, attacked = self._recent(client), self.under_attack()
+        if not times or len(times) < (1 if attacked else self.limit):
             return 0
-        return max(1, int(times[0] + self.window - monotonic()) + 1)
+        since = times[-1] if attacked else times[0]  # sit out from the last or the first failure
+        return max(1, int(since + self.window - monotonic()) + 1)
+
+    def under_attack(self):
+        """Whether more than ``global_limit`` wrong tokens came in within the window."""
+        return len(self._all) > self.global_limit and self._all[0] > monotonic() - self.window
 
     def failed(self, client):
-        self._failures[client] = self._recent(client) + [monotonic()]
+        now = monotonic()
+        self._failures[client] = self._recent(client) + [now]
         self._failures.move_to_end(client)
+        self._all.append(now)
         while len(self._failures) > self.max_clients:
             self._failures.popitem(last=False)
 
@@ -81,8 +100,24 @@ class Throttle:
         return [t for t in self._failures.get(client, []) if t > cutoff][-self.limit:]
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """The session cookie is ``Secure`` whenever the page came over HTTPS, directly or through a
+    trusted proxy, so it is never sent back in clear text."""
+
+    def get_cookie_secure(self, app):
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
 def init_app(app):
     app.extensions["pillow.throttle"] = Throttle()
+    app.session_interface = SessionCookies()
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        # Behind nginx and the like, every request comes from the proxy's address: believe its
+        # X-Forwarded-* headers (and only that many hops of them) so the token brake counts real
+        # clients, and redirects and cookies follow the scheme the client used.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
+                                x_port=hops, x_prefix=hops)
 
     @app.after_request
     def secure_headers(response):

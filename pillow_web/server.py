@@ -1,5 +1,6 @@
 """Run the dashboard: a gevent WSGI server with WebSockets, plus the one watcher greenlet."""
 
+import errno
 import logging
 import signal
 import socket
@@ -59,13 +60,43 @@ def end_pings_with_their_session(eio):
     eio.handlers["disconnect"] = disconnected
 
 
+class ListenError(RuntimeError):
+    """The address to serve on cannot be used: taken, not allowed, or not found."""
+
+
+def where(host, port):
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def bind(host, port):
+    """A socket bound to ``host:port`` but not listening yet (connections are refused, not left
+    waiting, while the snapshot is read); a failure is one ``ListenError`` line naming it."""
+    family = socket.AF_INET6 if not host or ":" in host else socket.AF_INET  # as gevent's
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            reason += " (another server is using it; choose another --port)"
+        elif exc.errno == errno.EACCES and port < 1024:
+            reason += " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+        elif isinstance(exc, socket.gaierror):
+            reason = f"unknown host ({reason})"
+        raise ListenError(f"cannot listen on {where(host, port)}: {reason}") from None
+    return sock
+
+
 def run(overrides=None):
     """Serve until SIGINT or SIGTERM, then stop in order: watcher first, sockets last."""
     app = create_app(overrides)
     pillow = app.extensions["pillow"]
     end_pings_with_their_session(app.extensions["socketio"].server.eio)
+    sock = bind(app.config["HOST"], app.config["PORT"])
     server = Server(
-        (app.config["HOST"], app.config["PORT"]), app, handler_class=WebSocketHandler,
+        sock, app, handler_class=WebSocketHandler,
         log=LoggingLogAdapter(logging.getLogger("pillow_web.access"), logging.DEBUG),
         error_log=LoggingLogAdapter(logging.getLogger("pillow_web.server"), logging.ERROR),
     )
@@ -73,11 +104,20 @@ def run(overrides=None):
     for signum in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(signum, stopping.set)
 
-    server.start()
+    # The watcher reads the snapshot first (its _load); a request before that would get the
+    # catalog's initial state as if it were the pillow's. Storage that does not answer within
+    # the link's window does not keep the dashboard down: it answers "starting" until then.
     pillow.watcher.start()
+    loaded = pillow.watcher.loaded
+    gevent.wait([loaded, stopping], timeout=pillow.watcher.link.window, count=1)
+    sock.listen(server.backlog)
+    server.start()
     host, port = server.address[:2]
-    log.info("pillow-web is serving on http://%s:%s/ (queue %s)", host, port,
+    log.info("pillow-web is serving on http://%s/ (queue %s)", where(host, port),
              pillow.storage.queue_name)
+    if not loaded.is_set() and not stopping.is_set():
+        log.warning("snapshot not read within %g s: answering \"starting\" until it is",
+                    pillow.watcher.link.window)
     stopping.wait()
 
     log.info("stopping: finishing the message in hand")

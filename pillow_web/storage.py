@@ -1,96 +1,100 @@
 """Azure Storage access: the state queue, its poison queue and the snapshot blob.
 
-Clients get a short retry policy (the SDK default blocks ~87 s on a dead endpoint) and a connection
-pool big enough to delete a whole batch at once.
+How the clients reach the account (connection string or Entra ID sign-in) is in ``clients``.
 """
 
 import json
 import logging
-import re
 from datetime import UTC, datetime
 
 import gevent.pool
-import requests
 from azure.core.exceptions import (
     AzureError,
     HttpResponseError,
     ResourceExistsError,
     ResourceNotFoundError,
 )
-from azure.core.pipeline.transport import RequestsTransport
-from azure.storage.blob import ContainerClient
-from azure.storage.queue import LinearRetry, QueueClient
 
+from .clients import Account, Clients, redact, sign_in_failure
 from .config import ConfigError
 
 log = logging.getLogger(__name__)
 
 BATCH = 32  # the most Azure returns per receive
-POOL_SIZE = 64
 # Deletes in flight per batch. More is not faster: Azurite serialises requests and slows down with
 # many waiting (measured on 1,000 queued: 8 at a time drained ~20% faster than 32), and on Azure 8
 # keeps a batch of 32 to four round trips.
 DELETE_CONCURRENCY = 8
 POISON_INLINE_MAX = 32 * 1024
-SECRET = re.compile(r"((?:AccountKey|SharedAccessSignature|sig)=)[^;&\s'\"]+", re.IGNORECASE)
-
-
-def redact(text):
-    """``text`` with account keys and SAS signatures replaced by ``***``."""
-    return SECRET.sub(r"\1***", str(text))
+# Refusals of an operation the identity or SAS was not granted (as opposed to a bad signature).
+NOT_GRANTED = {"AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch"}
 
 
 def describe(exc):
-    """One redacted line about a storage error, fit for logs, /healthz and the status event."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return redact(f"{type(exc).__name__}: {first}"[:300])
+    """One redacted line about a storage or sign-in error, for logs, /healthz and the status event.
+
+    The service's error code and detail say more than its first line ("Server failed to
+    authenticate the request…"); a failed Entra ID sign-in says why each way was not possible.
+    """
+    text = str(exc).strip()
+    line = sign_in_failure(text) or (text.splitlines()[0] if text else "")
+    code = error_code(exc)
+    if code:
+        detail = (getattr(exc, "additional_info", None) or {}).get("authenticationerrordetail")
+        line = f"{code}: {detail or line}"
+    return redact(f"{type(exc).__name__}: {line}"[:700])
+
+
+def error_code(exc):
+    """The storage service's error code (e.g. ``AuthorizationPermissionMismatch``), or None."""
+    code = getattr(exc, "error_code", None)
+    return getattr(code, "value", code)
+
+
+class StorageUnavailable(RuntimeError):
+    """Storage did not take a request; ``str(exc)`` is one redacted line about why."""
 
 
 class Storage:
-    """The three storage objects pillow-web uses, built from one connection string."""
+    """The three storage objects pillow-web uses, on one account.
 
-    def __init__(self, connection_string, queue, container):
+    ``account`` is a connection string or a ``clients.Account`` (endpoints to sign in to).
+    """
+
+    def __init__(self, account, queue, container):
         self.queue_name = queue
         self.poison_name = f"{queue}-poison"
-        self._session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-        options = {
-            "retry_policy": LinearRetry(backoff=0.5, retry_total=2, random_jitter_range=0.2),
-            "connection_timeout": 3,
-            "read_timeout": 10,
-        }
-        try:
-            self.queue = QueueClient.from_connection_string(
-                connection_string, queue, transport=self._transport(), **options)
-            self.poison = QueueClient.from_connection_string(
-                connection_string, self.poison_name, transport=self._transport(), **options)
-            self.container = ContainerClient.from_connection_string(
-                connection_string, container, transport=self._transport(), **options)
-        except (ValueError, AzureError) as exc:
-            raise ValueError(f"setting CONNECTION_STRING is not usable: {describe(exc)}") from None
+        self._clients = Clients(account)
+        self.queue = self._clients.queue(queue)
+        self.poison = self._clients.queue(self.poison_name)
+        self.container = self._clients.container(container)
         self.snapshot_blob = self.container.get_blob_client(f"{queue}/snapshot.json")
 
     @classmethod
     def from_settings(cls, settings):
-        """The storage named by the CONNECTION_STRING, QUEUE and CONTAINER settings."""
+        """The storage named by the account settings (see ``config``), QUEUE and CONTAINER."""
         try:
-            return cls(settings["CONNECTION_STRING"], settings["QUEUE"], settings["CONTAINER"])
+            return cls(Account.from_settings(settings), settings["QUEUE"], settings["CONTAINER"])
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
 
-    def _transport(self):
-        return RequestsTransport(session=self._session, session_owner=False)
-
     def ensure(self):
-        """Create the queues and the snapshot container if they are missing."""
-        for create in (self.queue.create_queue, self.poison.create_queue,
-                       self.container.create_container):
+        """Create the queues and the snapshot container if they are missing and we may.
+
+        An identity or SAS granted only messages (e.g. "Storage Queue Data Message Processor")
+        may not create queues; then they must exist already, and the next call says so if not.
+        """
+        for name, create in ((self.queue_name, self.queue.create_queue),
+                             (self.poison_name, self.poison.create_queue),
+                             (self.container.container_name, self.container.create_container)):
             try:
                 create()
             except ResourceExistsError:
                 pass
+            except HttpResponseError as exc:
+                if error_code(exc) not in NOT_GRANTED:
+                    raise
+                log.debug("not allowed to create %s; using it as it is", name)
 
     def receive(self, visibility_timeout):
         """Up to 32 messages in one request (``messages_per_page`` or it is one per message)."""
@@ -98,7 +102,26 @@ class Storage:
             max_messages=BATCH, messages_per_page=BATCH, visibility_timeout=visibility_timeout))
 
     def send(self, text):
-        return self.queue.send_message(text)
+        """Queue ``text``; raise StorageUnavailable (one redacted line) if the queue cannot."""
+        try:
+            return self.queue.send_message(text)
+        except AzureError as exc:
+            raise StorageUnavailable(describe(exc)) from None
+
+    def depth(self):
+        """Approximate number of messages waiting, or None while the queue cannot say."""
+        return self._count(self.queue)
+
+    def poison_count(self):
+        """Approximate number of poisoned messages, or None while the queue cannot say."""
+        return self._count(self.poison)
+
+    def _count(self, queue):
+        try:
+            return queue.get_queue_properties().approximate_message_count
+        except AzureError as exc:
+            log.info("could not count %s: %s", queue.queue_name, describe(exc))
+            return None
 
     def delete(self, messages):
         """Delete ``messages``, a few at a time; ones already gone are not an error.
@@ -162,4 +185,4 @@ class Storage:
     def close(self):
         for client in (self.queue, self.poison, self.container):
             client.close()
-        self._session.close()
+        self._clients.close()

@@ -1,4 +1,4 @@
-"""HTTP: the kiosk page, the current state as JSON, and a health check."""
+"""HTTP: the kiosk page, the current state as JSON, and health checks."""
 
 from datetime import UTC, datetime
 
@@ -8,33 +8,52 @@ from .state import isotime
 
 bp = Blueprint("views", __name__)
 
+STARTING_RETRY_AFTER = 1  # seconds; reading the snapshot takes well under one when storage answers
+
 
 def _pillow():
     return current_app.extensions["pillow"]
 
 
+def _loaded_state(pillow):
+    """The current state's payload, or None until the snapshot is read (the store's state then
+    is the catalog's initial one, not the pillow's)."""
+    return pillow.store.payload() if pillow.watcher.loaded.is_set() else None
+
+
 @bp.get("/")
 def kiosk():
-    """The kiosk page, rendered with the current state so the right picture shows at once."""
+    """The kiosk page, rendered with the current state so the right picture shows at once
+    (or, before the snapshot is read, with no state: the page says it is starting)."""
     pillow = _pillow()
     images = [f"/static/img/{state.image}" for state in pillow.catalog.states.values()]
-    return render_template("index.html", state=pillow.store.payload(),
+    return render_template("index.html", state=_loaded_state(pillow),
                            status=pillow.watcher.status(), images=images,
                            now=isotime(datetime.now(UTC)))
 
 
 @bp.get("/api/state")
 def api_state():
-    """The same JSON as the ``state`` event."""
-    return jsonify(_pillow().store.payload())
+    """The same JSON as the ``state`` event; 503 "starting" until the snapshot is read."""
+    state = _loaded_state(_pillow())
+    if state is None:
+        return jsonify(status="starting"), 503, {"Retry-After": str(STARTING_RETRY_AFTER)}
+    return jsonify(state)
 
 
 @bp.get("/healthz")
 def healthz():
-    """200 while the watcher reaches the queue, 503 (with the redacted last error) otherwise."""
+    """200 while the watcher reaches the queue, 503 (with the redacted last error) otherwise:
+    "starting" until the first poll ends, then "degraded"."""
     status = _pillow().watcher.status()
-    status["status"] = "ok" if status["queue_ok"] else "degraded"
     return jsonify(status), 200 if status["queue_ok"] else 503
+
+
+@bp.get("/livez")
+def livez():
+    """200 while the process serves, whatever the queue does: no storage call (orchestrators
+    restart on this one; an Azure outage must not restart the container)."""
+    return jsonify(status="alive")
 
 
 def init_app(app):

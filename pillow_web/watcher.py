@@ -1,8 +1,8 @@
 """The watcher: one greenlet that drains the queue into the current state and pushes changes.
 
-Each batch is handled as: parse, poison what cannot be used, apply the rest oldest first, push the
-new state, save the snapshot, and only then delete. A crash at any point loses nothing: whatever
-was not deleted comes back after the visibility timeout.
+Each batch is handled as: parse, poison what cannot be used, apply the rest in the queue's order
+(see ``ordering``), push the new state, save the snapshot, and only then delete. A crash at any
+point loses nothing: whatever was not deleted comes back after the visibility timeout.
 """
 
 import logging
@@ -38,6 +38,8 @@ class Watcher:
         self.max_dequeue = settings["MAX_DEQUEUE"]
         self.link = Link(self.poll_max, storage.queue_name, emit)
         self._shown = store.shown()  # what screens got on connect; push only on a change
+        # Set once the snapshot is read: until then nothing may show the store's state as real.
+        self.loaded = Event()
         self._wake = Event()
         self._stopping = Event()
         self._greenlet = None
@@ -120,6 +122,9 @@ class Watcher:
                 self.store.restore(snapshot)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 log.error("ignoring an unreadable snapshot: %s", exc)
+            if not self.loaded.is_set():
+                self._shown = None  # screens that connected while starting got no state: push it
+                self.loaded.set()
             self._publish()
             return
 
@@ -162,15 +167,17 @@ class Watcher:
             except Rejected as exc:
                 self.storage.to_poison(message, str(exc))
                 continue
-            usable.append((parsed.at or message.inserted_on or now, message, parsed))
-        usable.sort(key=lambda item: item[0])  # stable: ties keep the queue's order
-        for at, message, parsed in usable:
-            self.store.apply(parsed, message.id, at, now)
+            usable.append((message, parsed))
+        # In the queue's order, not sorted: a bare name's insertion time has whole seconds only,
+        # so it has no place among times to the microsecond. apply() skips what is older than
+        # the current state at the precision both have; the later received wins the rest.
+        for message, parsed in usable:
+            self.store.apply(parsed, message.id, parsed.stamp(message.inserted_on or now), now)
         self._publish()
         if self.store.dirty:
             self.storage.save_snapshot(self.store.snapshot())
             self.store.dirty = False
-        done = [message for _, message, _ in usable]
+        done = [message for message, _ in usable]
         if len(batch) >= BATCH:
             # A backlog: delete this batch (its snapshot is saved) while the next one is received.
             self._deleting = gevent.spawn(self._delete_quietly, done)

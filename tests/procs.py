@@ -41,7 +41,7 @@ class Dashboard:
         self.env = {key: value for key, value in os.environ.items()
                     if not key.startswith("PILLOW_")}
         self.env.update(PILLOW_CONNECTION_STRING=connection_string, PILLOW_QUEUE=self.queue,
-                        PILLOW_SECRET_KEY="test-secret", PYTHONUNBUFFERED="1")
+                        PILLOW_SECRET_KEY="test-secret-" + "k" * 32, PYTHONUNBUFFERED="1")
         self.env.update({f"PILLOW_{key}": str(value) for key, value in settings.items()})
         self.process = None
         self.http = requests.Session()

@@ -25,11 +25,11 @@ def test_post_round_trip_reaches_the_screen(runner, storage, live_app):
     assert store.text() == "From the terminal"
 
 
-def test_post_puts_a_stamped_json_message_on_the_queue(runner, storage):
-    result = runner.invoke(cli, ["post", "Neutral", "--at", "2026-01-02T03:04:05Z"])
+def test_post_puts_a_stamped_normalised_json_message_on_the_queue(runner, storage):
+    result = runner.invoke(cli, ["post", " Neutral ", "--at", "2026-01-02T03:04:05Z"])
     assert result.exit_code == 0, result.output
     [content] = received(storage)
-    assert json.loads(content) == {"state": "Neutral", "at": "2026-01-02T03:04:05Z"}
+    assert json.loads(content) == {"state": "NEUTRAL", "at": "2026-01-02T03:04:05Z"}
 
 
 def test_post_base64_encodes_like_azure_functions(runner, storage):
@@ -48,9 +48,19 @@ def test_post_rejects_what_the_dashboard_would_reject(runner, storage):
 
 
 def test_post_force_sends_it_anyway(runner, storage):
-    result = runner.invoke(cli, ["post", "dancing", "--force"])
+    result = runner.invoke(cli, ["post", "dancing", "--force", "--text", "x\ty"])
     assert result.exit_code == 0 and "sending anyway" in result.output
-    assert json.loads(received(storage)[0])["state"] == "dancing"
+    [sent] = received(storage)
+    assert json.loads(sent)["state"] == "dancing"
+    # It echoes exactly what went on the queue (escaped), not a normalised name.
+    assert f"posted {sent} to" in result.output
+
+
+def test_post_force_echoes_the_base64_it_sends(runner, storage):
+    result = runner.invoke(cli, ["post", "dancing", "--force", "--base64"])
+    assert result.exit_code == 0, result.output
+    [sent] = received(storage)
+    assert f"posted {sent} to" in result.output
 
 
 def test_options_read_their_environment_fallbacks(runner, storage):
@@ -83,6 +93,6 @@ def test_every_option_has_help_and_an_environment_fallback():
 
     for command in walk(cli):
         for param in command.params:
-            if param.param_type_name == "option" and param.name != "help":
+            if param.param_type_name == "option" and param.name not in ("help", "version"):
                 assert param.help, f"{command.name} --{param.name} has no help"
                 assert param.envvar and param.envvar.startswith("PILLOW_"), param.name

@@ -1,73 +1,108 @@
-"""The files that ship the app agree with the app: compose, Dockerfile, the vendored JS client."""
+"""The files that ship the app agree with the app: the Dockerfile, the vendored JS client.
+
+(docker-compose.yml has tests/test_compose.py; the wheel itself, tests/test_wheel.py.)
+"""
 
 import json
+import os
 import re
+import shlex
 import shutil
 import subprocess
+import sys
+import tomllib
+from pathlib import Path
 
-import pytest
-from ruamel.yaml import YAML
+import requests
 
 from pillow_web import config
+from pillow_web.azurite import free_port
 from pillow_web.cli import cli
 from pillow_web.config import ROOT
 
-COMPOSE = ROOT / "docker-compose.yml"
+from .util import wait_for
+
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 
-@pytest.fixture(scope="module")
-def compose():
-    return YAML(typ="safe").load(COMPOSE.read_text())
+def dockerfile_sources():
+    """What the Dockerfile copies from the build context (``COPY --from`` stages excluded)."""
+    sources = []
+    for line in re.findall(r"^COPY (.+)$", DOCKERFILE, re.M):
+        words = shlex.split(line)
+        if not any(word.startswith("--from") for word in words):
+            sources += [word for word in words[:-1] if not word.startswith("--")]
+    return sources
 
 
-def test_compose_file_matches_the_compose_spec():
-    checker = shutil.which("check-jsonschema", path=str(ROOT / ".venv" / "bin"))
-    result = subprocess.run([checker, "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+def dockerfile_instruction(name, text=DOCKERFILE):
+    """Each ``name`` instruction's arguments, continuation lines joined as Docker joins them."""
+    return re.findall(rf"^{name} (.+)$", text.replace("\\\n", ""), re.M)
 
 
-@pytest.mark.skipif(subprocess.run(["docker", "compose", "version"], capture_output=True)
-                    .returncode != 0 if shutil.which("docker") else True,
-                    reason="no `docker compose` client on this machine")
-def test_docker_compose_config_accepts_the_file():
-    result = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"],
-                            env={"PILLOW_SECRET_KEY": "x", "PATH": "/usr/bin:/bin"},
-                            capture_output=True, text=True)
+def real_command(argv):
+    """Parse ``argv`` (``pillow-web …``) as the CLI would; fail if it is not a valid command."""
+    assert argv[0] == "pillow-web", argv
+    context = cli.make_context("pillow-web", argv[1:])
+    command = cli.get_command(context, argv[1])
+    assert command is not None, argv
+    command.make_context(argv[1], argv[2:], parent=context)  # raises on a bad option/argument
+    return command
+
+
+def test_the_image_healthcheck_passes_while_the_queue_is_unreachable(dashboards):
+    """The HEALTHCHECK is liveness: with storage down (/healthz 503) it still passes, so Docker
+    never restarts the container for an Azure outage."""
+    [healthcheck] = dockerfile_instruction("HEALTHCHECK")
+    check = re.search(r"CMD (.+)$", healthcheck)[1]
+    assert "/livez" in check
+    nowhere = config.azurite_connection_string(blob_port=free_port(), queue_port=free_port())
+    dashboard = dashboards(nowhere, "q-unreachable", ready=False)
+
+    def degraded():
+        dashboard.check_alive()
+        try:
+            return dashboard.get("/healthz").status_code == 503
+        except requests.ConnectionError:
+            return False
+
+    wait_for(degraded, 30, "/healthz to say 503", interval=0.1)
+    env = dict(os.environ, PILLOW_PORT=str(dashboard.port),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin")
+    result = subprocess.run(["sh", "-c", check], env=env, capture_output=True, text=True,
+                            timeout=10)
     assert result.returncode == 0, result.stderr
+    dashboard.stop()
+    result = subprocess.run(["sh", "-c", check], env=env, capture_output=True, text=True,
+                            timeout=10)
+    assert result.returncode != 0, "the health check passed with nothing serving"
 
 
-def test_compose_sets_only_settings_the_app_reads(compose):
-    environment = compose["services"]["web"]["environment"]
-    names = [key[len("PILLOW_"):] for key in environment]
-    assert names and all(name in config.SETTINGS for name in names), names
-    values = {name: str(value) for name, value in environment.items() if "${" not in str(value)}
-    loaded = config.load(environ=values)
-    assert "QueueEndpoint=http://azurite:10001" in loaded["CONNECTION_STRING"]
-    assert loaded["HOST"] == "0.0.0.0"
-
-
-def test_compose_and_dockerfile_run_real_cli_commands(compose):
-    command = compose["services"]["web"]["command"]
-    dockerfile_cmd = json.loads(re.search(r"^CMD (.+)$", (ROOT / "Dockerfile").read_text(),
-                                          re.M).group(1))
-    for argv in (command, dockerfile_cmd):
-        assert argv[0] == "pillow-web"
-        context = cli.make_context("pillow-web", argv[1:], resilient_parsing=True)
-        assert cli.get_command(context, argv[1]) is not None, argv
-
-
-def test_dockerfile_copies_what_the_app_needs():
-    copied = re.findall(r"^COPY (\S+)", (ROOT / "Dockerfile").read_text(), re.M)
-    for folder in ("pillow_web", "templates", "static", "config"):
-        assert folder in copied
+def test_dockerfile_copies_what_the_wheel_needs():
+    copied = dockerfile_sources()
+    for name in ("pyproject.toml", "README.md", "LICENSE", "pillow_web", "templates", "static",
+                 "config"):
+        assert name in copied
     for source in copied:
         assert (ROOT / source).exists(), source
 
 
-def test_compose_pins_the_same_azurite_as_package_json(compose):
-    pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]["azurite"]
-    assert compose["services"]["azurite"]["image"].endswith(f":{pinned}")
+def test_dockerfile_installs_the_wheel_on_a_cached_dependency_layer(tmp_path):
+    final = DOCKERFILE.rsplit("\nFROM ", 1)[1]
+    assert " -e " not in final and "--editable" not in final
+    # Before the wheel arrives, the final stage copies only what names the dependencies.
+    before_wheel = final.split("COPY --from=wheel")[0]
+    assert re.findall(r"^COPY (.+)$", before_wheel, re.M) == [
+        "pyproject.toml constraints.txt /tmp/deps/"]
+    assert "pip install --no-cache-dir --no-deps /tmp/dist/*.whl" in final
+    # The dependency list it makes is pyproject's.
+    [deps] = [run for run in dockerfile_instruction("RUN", final) if "requirements.txt" in run]
+    make_list = deps.split(" && ")[0].replace("/tmp/deps/", f"{tmp_path}/")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin")
+    subprocess.run(["sh", "-c", make_list], env=env, check=True)
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert (tmp_path / "requirements.txt").read_text().splitlines() == declared
 
 
 def test_vendored_socketio_client_is_the_pinned_npm_build():

@@ -349,7 +349,7 @@ def test_a_stop_while_storage_hangs_keeps_to_its_deadline(own_azurite, own_stora
     app = create_app({**settings, "CONNECTION_STRING": own_azurite.connection_string,
                       "QUEUE": own_storage.queue_name})
     pillow = app.extensions["pillow"]
-    pillow.store.apply(Message("HUGGING"), "m-1", datetime.now(UTC))
+    pillow.store.apply(Message("HUGGING"), "m-1", Message("HUGGING").stamp(datetime.now(UTC)))
     assert pillow.store.dirty
     own_azurite.freeze()
     try:

@@ -3,11 +3,12 @@
 import base64
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from pillow_web.messages import MAX_CHARS, Message, Rejected, compose, encode, parse
+from pillow_web.ordering import SECOND, Stamp, resolution
 
 STATES = ["NEUTRAL", "HUGGING", "NOTCONNECTED", "PUNCHING", "SHAKING", "SPINNING", "THROWING"]
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -24,6 +25,9 @@ def b64(text):
      Message("SPINNING", None, datetime(2026, 11, 22, 11, 59, tzinfo=UTC))),
     ('{"state": "NEUTRAL", "at": "2026-11-22T12:59:00+01:00"}',
      Message("NEUTRAL", None, datetime(2026, 11, 22, 11, 59, tzinfo=UTC))),
+    ('{"state": "NEUTRAL", "at": "2026-11-22T11:59:00.250Z"}',
+     Message("NEUTRAL", None, datetime(2026, 11, 22, 11, 59, 0, 250000, tzinfo=UTC),
+             timedelta(milliseconds=1))),
     ('{"state": "NEUTRAL", "source": "firmware 2"}', Message("NEUTRAL")),
     ('"shaking"', Message("SHAKING")),
     ("hugging", Message("HUGGING")),
@@ -85,3 +89,67 @@ def test_compose_stamps_the_time_with_microseconds():
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", json.loads(content)["at"])
     at = parse(content, STATES).at
     assert at is not None and abs((datetime.now(UTC) - at).total_seconds()) < 5
+
+
+MS, US = timedelta(milliseconds=1), timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-11-22T10:00:05Z", SECOND),
+    ("2026-11-22T10:00:05.7Z", timedelta(milliseconds=100)),
+    ("2026-11-22T10:00:05.700Z", MS),
+    ("2026-11-22T10:00:05,700+01:00", MS),
+    ("2026-11-22T10:00:05.700123Z", US),
+    ("2026-11-22T10:00:05.7001234567Z", US),  # datetime keeps microseconds only
+    ("2026-11-22 10:00:05+05:30:15.5", SECOND),  # a fraction in the zone is not the time's
+    ("20261122T100005Z", SECOND),
+    ("20261122T100005038", MS),  # fromisoformat reads .038 here, and after a colon
+    ("2026-11-22T10:00:05:5", timedelta(milliseconds=100)),
+    ("2026-11-22T10:00Z", timedelta(minutes=1)),
+    ("2026-11-22T1000", timedelta(minutes=1)),
+    ("2026-11-22T10", timedelta(hours=1)),
+    ("2026-11-22T10.5", timedelta(milliseconds=100)),  # Python reads it as 10:00:00.5
+    ("2026-11-22", timedelta(days=1)),
+    ("2026-W47-1", timedelta(days=1)),
+    ("2026-W47", timedelta(days=7)),
+])
+def test_the_resolution_is_what_the_iso_text_states(text, expected):
+    datetime.fromisoformat(text)  # a text that parse accepts
+    assert resolution(text) == expected
+
+
+def test_a_message_is_stamped_with_at_else_its_insertion_second():
+    inserted = datetime(2026, 11, 22, 11, 59, 30, tzinfo=UTC)
+    at = datetime(2026, 11, 22, 11, 59, 0, 123456, tzinfo=UTC)
+    for content in ("hugging", "('HUGGING', 0.9)", b64("hugging"), '{"state": "HUGGING"}'):
+        assert parse(content, STATES, NOW).stamp(inserted) == Stamp(inserted, SECOND)
+    posted = compose("HUGGING", at="2026-11-22T11:59:00.123456Z")
+    assert parse(posted, STATES, NOW).stamp(inserted) == Stamp(at, US)
+    assert parse(encode(posted, True), STATES, NOW).stamp(inserted) == Stamp(at, US)
+
+
+def stamp(text, resolution):
+    return Stamp(datetime.fromisoformat(text), resolution)
+
+
+@pytest.mark.parametrize("first, second, older", [
+    # The case: a post stamped .300123, the pillow's bare name inserted in that second.
+    (stamp("2026-11-22T10:00:05.300123Z", US), stamp("2026-11-22T10:00:05Z", SECOND), False),
+    (stamp("2026-11-22T10:00:05Z", SECOND), stamp("2026-11-22T10:00:05.300123Z", US), False),
+    (stamp("2026-11-22T10:00:05Z", SECOND), stamp("2026-11-22T10:00:05Z", SECOND), False),
+    (stamp("2026-11-22T10:00:05.999999Z", US), stamp("2026-11-22T10:00:06Z", SECOND), True),
+    (stamp("2026-11-22T10:00:04Z", SECOND), stamp("2026-11-22T10:00:05.000001Z", US), True),
+    (stamp("2026-11-22T10:00:04Z", SECOND), stamp("2026-11-22T10:00:05Z", SECOND), True),
+    (stamp("2026-11-22T10:00:05.300Z", MS), stamp("2026-11-22T10:00:05.300999Z", US), False),
+    (stamp("2026-11-22T10:00:05.299Z", MS), stamp("2026-11-22T10:00:05.300Z", US), True),
+    # Two precise stamps in one second still order by their fractions.
+    (stamp("2026-11-22T10:00:05.300123Z", US), stamp("2026-11-22T10:00:05.300124Z", US), True),
+    (stamp("2026-11-22T10:00:05.300124Z", US), stamp("2026-11-22T10:00:05.300123Z", US), False),
+    (stamp("2026-11-22T09:59:05.5Z", US), stamp("2026-11-22T10:00:05Z", SECOND), True),
+    (stamp("2026-11-22T10:00Z", timedelta(minutes=1)), stamp("2026-11-22T10:00:59Z", SECOND),
+     False),
+])
+def test_older_only_at_the_precision_both_have(first, second, older):
+    assert first.older_than(second) is older
+    if older:
+        assert not second.older_than(first)

@@ -52,8 +52,8 @@ def test_visible_escapes_what_cannot_be_seen():
 def test_list_shows_id_time_reason_and_a_visible_excerpt(runner, storage, poisoned):
     result = runner.invoke(cli, ["poison", "list"])
     assert result.exit_code == 0, result.output
-    for entry_id in poison_ids(storage):
-        assert entry_id in result.output
+    for original_id in poisoned:  # the ids `post` printed, not the poison queue's own
+        assert original_id in result.output
     assert "unknown state 'DANCING'" in result.output and "    dancing" in result.output
     assert "tab\\there\\u2028x\\u202e" in result.output
     assert "[full text kept in a blob]" in result.output and "b" * 50 + "…" in result.output
@@ -61,6 +61,45 @@ def test_list_shows_id_time_reason_and_a_visible_excerpt(runner, storage, poison
     record = json.loads(storage.poison.peek_messages()[0].content)
     assert record["poisoned_at"][:19] in result.output
     assert len(poison_ids(storage)) == 3  # listing hides nothing afterwards
+
+
+def test_list_is_oldest_first_and_stable(runner, storage, poisoned):
+    listings = [runner.invoke(cli, ["poison", "list"]).output for _ in range(3)]
+    assert listings[0] == listings[1] == listings[2]
+    positions = [listings[0].index(original_id) for original_id in poisoned]
+    assert positions == sorted(positions)  # poisoned in this order
+
+
+@pytest.mark.parametrize("by", ["original", "poison"])
+def test_show_prints_the_whole_escaped_text_and_reason(runner, storage, poisoned, by):
+    original_id = list(poisoned)[1]
+    [entry] = [json.loads(m.content) for m in storage.poison.peek_messages(max_messages=32)
+               if json.loads(m.content)["message_id"] == original_id]
+    poison_id = next(m.id for m in storage.poison.peek_messages(max_messages=32)
+                     if json.loads(m.content)["message_id"] == original_id)
+    result = runner.invoke(cli, ["poison", "show", original_id if by == "original" else poison_id])
+    assert result.exit_code == 0, result.output
+    assert f"id:          {original_id}" in result.output
+    assert f"poison id:   {poison_id}" in result.output
+    assert "reason:      control" in result.output
+    assert "tab\\there\\u2028x\\u202e" in result.output  # whole, escaped
+    assert entry["poisoned_at"] in result.output
+    assert len(poison_ids(storage)) == 3  # showing hides nothing afterwards
+
+
+def test_show_prints_a_big_original_whole_from_its_blob(runner, storage, poisoned):
+    big_id = list(poisoned)[2]
+    result = runner.invoke(cli, ["poison", "show", big_id])
+    assert result.exit_code == 0, result.output
+    assert BIG in result.output and f"text ({len(BIG)} characters" in result.output
+
+
+def test_show_an_unknown_id_is_one_clear_error(runner, storage, poisoned):
+    result = runner.invoke(cli, ["poison", "show", "no-such-id"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: no poisoned message no-such-id in {storage.poison_name} "
+        "(see `pillow-web poison list`)"]
 
 
 def test_list_limit_from_the_environment(runner, storage, poisoned):

@@ -9,7 +9,7 @@ from ..storage import Storage
 from .root import cli, friendly_errors
 
 
-@cli.group()
+@cli.group(short_help="Look at, requeue or purge the messages it could not use.")
 def poison():
     """Look at, requeue or purge the messages the dashboard could not use (<queue>-poison)."""
 
@@ -28,27 +28,51 @@ def open_poison():
         storage.close()
 
 
-@poison.command("list")
+@poison.command("list", short_help="List the poisoned messages, oldest first.")
 @click.option("--limit", envvar="PILLOW_POISON_LIMIT", default=100, show_default=True,
               type=click.IntRange(1, 10_000),
               help="Show at most this many entries (env PILLOW_POISON_LIMIT).")
 @friendly_errors
 def poison_list(limit):
-    """Show each poisoned message: id, when, why, and the start of its text."""
+    """Show each poisoned message, oldest first: id, when, why, and the start of its text.
+
+    The id is the one the message had on the main queue (the one `post` printed).
+    """
     from ..poison import visible
 
     with open_poison() as (settings, queue):
         entries = queue.entries(limit)
         total = queue.count()
     for entry in entries:
-        click.echo(f"{entry.id}  {entry.poisoned_at}  {visible(entry.reason, 120)}\n"
-                   f"    {visible(entry.content)}" + ("  [full text kept in a blob]"
-                                                     if entry.blob else ""))
+        click.echo(f"{entry.original_id or entry.id}  {entry.poisoned_at}  "
+                   f"{visible(entry.reason, 120)}\n    {visible(entry.content)}"
+                   + ("  [full text kept in a blob]" if entry.blob else ""))
     click.echo(f"{len(entries)} shown of {max(total, len(entries))} in "
                f"{settings['QUEUE']}-poison", err=True)
 
 
-@poison.command()
+@poison.command(short_help="Show one poisoned message whole, and why.")
+@click.argument("message_id")
+@friendly_errors
+def show(message_id):
+    """Show one poisoned message whole: its ids, when, why, and all of its text (escaped)."""
+    from ..poison import visible
+
+    with open_poison() as (settings, queue):
+        entry = queue.find(message_id)
+        if entry is None:
+            raise click.ClickException(f"no poisoned message {message_id} in "
+                                       f"{settings['QUEUE']}-poison (see `pillow-web poison list`)")
+        original = queue.original(entry)
+    click.echo(f"id:          {entry.original_id or entry.id}\n"
+               f"poison id:   {entry.id}\n"
+               f"poisoned at: {entry.poisoned_at}\n"
+               f"reason:      {visible(entry.reason, len(entry.reason))}\n"
+               f"text ({len(original)} characters, escaped):\n"
+               f"{visible(original, len(original))}")
+
+
+@poison.command(short_help="Send poisoned messages back to the main queue.")
 @click.argument("message_id", required=False)
 @click.option("--all", "every", is_flag=True, envvar="PILLOW_POISON_ALL",
               help="Requeue every poisoned message (env PILLOW_POISON_ALL).")
@@ -65,7 +89,7 @@ def requeue(message_id, every):
     click.echo(f"requeued {len(done)} message(s) to {settings['QUEUE']}")
 
 
-@poison.command()
+@poison.command(short_help="Delete every poisoned message, after asking.")
 @click.option("--yes", is_flag=True, envvar="PILLOW_POISON_YES",
               help="Do not ask for confirmation, for scripts (env PILLOW_POISON_YES).")
 @friendly_errors

@@ -4,12 +4,14 @@ import click
 
 from .. import config as settings_module
 from ..catalog import Catalog
-from ..messages import Rejected, compose, encode, parse
+from ..messages import Rejected, compose, encode
+from ..operations import message_for
+from ..poison import visible
 from ..storage import Storage
 from .root import cli, friendly_errors
 
 
-@cli.command()
+@cli.command(short_help="Put a state on the queue, as the pillow would.")
 @click.argument("state")
 @click.option("--text", envvar="PILLOW_POST_TEXT",
               help="Text to show instead of the state's own (env PILLOW_POST_TEXT).")
@@ -23,14 +25,21 @@ from .root import cli, friendly_errors
 def post(state, text, at, as_base64, force):
     """Put STATE on the queue, as the pillow would (e.g. `pillow-web post hugging`)."""
     settings = settings_module.load()
-    content = compose(state.strip(), text, at)
     try:
-        parse(content, Catalog.from_settings(settings).names)
+        content = message_for(state, Catalog.from_settings(settings), text, at)
+        forced = False
     except Rejected as exc:
         if not force:
             raise click.ClickException(f"{exc} (use --force to send it anyway)") from None
         click.echo(f"warning: {exc}; sending anyway", err=True)
+        content, forced = compose(state.strip(), text, at), True  # as typed: a test of rejection
+    sent_text = encode(content, as_base64)
     storage = Storage.from_settings(settings)
-    storage.ensure()
-    sent = storage.send(encode(content, as_base64))
-    click.echo(f"posted {state.strip().upper()} to {settings['QUEUE']} (message {sent.id})")
+    try:
+        storage.ensure()
+        sent = storage.send(sent_text)
+    finally:
+        storage.close()
+    # A forced message may be anything: show exactly what went on the queue.
+    what = visible(sent_text, 300) if forced else state.strip().upper()
+    click.echo(f"posted {what} to {settings['QUEUE']} (message {sent.id})")

@@ -8,7 +8,7 @@ import click
 
 from ..azurite import AzuriteError
 from ..config import ConfigError
-from ..storage import describe
+from ..storage import StorageUnavailable, describe
 
 
 def friendly_errors(command):
@@ -24,11 +24,14 @@ def friendly_errors(command):
             raise click.ClickException(str(exc)) from None
         except AzureError as exc:
             raise click.ClickException(f"storage: {describe(exc)}") from None
+        except StorageUnavailable as exc:
+            raise click.ClickException(f"storage: {exc}") from None
 
     return wrapper
 
 
 @click.group(help="The live state viewer for the Huggable Cloud Pillow.")
+@click.version_option(package_name="pillow-web", prog_name="pillow-web")
 @click.option("--log-level", envvar="PILLOW_LOG_LEVEL", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
               help="How much to log (env PILLOW_LOG_LEVEL).")

@@ -9,11 +9,11 @@ import gevent
 from gevent.event import Event
 
 from ..azurite import Azurite
-from ..config import ROOT
+from ..config import IN_CHECKOUT, ROOT
 from .root import cli, friendly_errors
 
 
-@cli.command()
+@cli.command(short_help="Serve the kiosk and push every state change.")
 @click.option("--host", envvar="PILLOW_HOST", help="Address to listen on (env PILLOW_HOST).")
 @click.option("--port", envvar="PILLOW_PORT", type=int, help="Port to listen on (env PILLOW_PORT).")
 @click.option("--demo", is_flag=True, envvar="PILLOW_DEMO",
@@ -22,7 +22,7 @@ from .root import cli, friendly_errors
 @friendly_errors
 def serve(host, port, demo):
     """Serve the kiosk page and push every state change; Ctrl-C or SIGTERM stops cleanly."""
-    from .server import run
+    from ..server import ListenError, run
 
     overrides = {"DEMO": True} if demo else {}
     if demo and not os.environ.get("PILLOW_OPERATOR_TOKEN"):
@@ -40,13 +40,16 @@ def serve(host, port, demo):
         azurite.start()
     try:
         run(overrides)
+    except ListenError as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         if azurite:
             azurite.stop()
 
 
-@cli.command()
-@click.option("--location", envvar="PILLOW_AZURITE_DIR", default=str(ROOT / ".azurite"),
+@cli.command(short_help="Run the pinned local Azurite on ports 10000-10002.")
+@click.option("--location", envvar="PILLOW_AZURITE_DIR",
+              default=str(ROOT / ".azurite") if IN_CHECKOUT else ".azurite",
               show_default=True, type=click.Path(file_okay=False),
               help="Folder Azurite keeps its data in (env PILLOW_AZURITE_DIR).")
 @click.option("--in-memory", is_flag=True, envvar="PILLOW_AZURITE_IN_MEMORY",

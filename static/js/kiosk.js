@@ -12,7 +12,8 @@
   var linkEl = document.getElementById("link");
   var linkTextEl = document.getElementById("link-text");
 
-  var current = JSON.parse(root.dataset.state);
+  // No state (null) while the server is starting: the page says so until a `state` event.
+  var current = JSON.parse(root.dataset.state) || {};
   var queueStatus = JSON.parse(root.dataset.status);
   var socketUp = false;
   var everConnected = false;
@@ -116,6 +117,9 @@
     } else if (!socketUp) {
       state = "reconnecting";
       label = "reconnecting" + (downSince ? " since " + clock(downSince) : "");
+    } else if (queueStatus.status === "starting") {
+      state = "connecting";
+      label = "starting";
     } else if (!queueStatus.queue_ok) {
       state = "queue-down";
       label = queueStatus.since ? "no pillow data since " + clock(queueStatus.since)
@@ -178,7 +182,10 @@
       })
       .then(function (html) {
         var page = new DOMParser().parseFromString(html, "text/html").getElementById("kiosk");
-        if (anyBuild || (page && page.dataset.build === wantedBuild)) {
+        if (page && page.hasAttribute("data-starting")) {
+          // The server has not read its state yet: keep this page's picture, not a blank one.
+          setTimeout(function () { reloadPending = false; reloadWhenReachable(); }, RETRY_MS);
+        } else if (anyBuild || (page && page.dataset.build === wantedBuild)) {
           window.location.reload();
         } else {
           reloadPending = false;  // another build answered; the next hello tries again
@@ -212,7 +219,8 @@
   else pictures[0].addEventListener("load", function () { keepRatio(pictures[0]); });
   // The server-rendered picture failed (a server restarting?): load it again, never stay blank.
   function retryFirstPicture() {
-    if (!pictures[0].classList.contains("is-shown") || shownImage !== current.image) return;
+    if (!current.image || !pictures[0].classList.contains("is-shown") ||
+        shownImage !== current.image) return;
     shownImage = null;
     setTimeout(function () { swapPicture(current.image); }, RETRY_MS);
   }

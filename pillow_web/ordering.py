@@ -1,0 +1,53 @@
+"""When one message is older than another, at the precision both times are known to.
+
+A time stands for the span its precision leaves open: the queue's insertion time (used for a
+message without ``at``) for its whole second, an ``at`` down to its last digit (``…:05Z`` a
+second, ``…:05.123Z`` a millisecond). A message is older than another only when its span ends
+before the other's begins. When the spans overlap (say a bare name inserted in the second in which
+an operator's post was stamped to the microsecond) they cannot be ordered, and the message
+received later wins.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+SECOND = timedelta(seconds=1)
+# The parts of what datetime.fromisoformat reads: a date (calendar or week; extended or basic),
+# then any one separator, hh[:mm[:ss]] and a fraction, which Python takes as of a second wherever
+# it stands ("T10.5" is 10:00:00.5; after seconds, "05123" and "05:123" are 05.123 too). The zone
+# that may follow does not change the precision. (Week dates whose separator Python itself can
+# only guess at, such as "2026-W47-1430", are read on a best-effort basis too.)
+ISO_PARTS = re.compile(
+    r"\d{4}(?:-?\d\d-?\d\d|-?W\d\d(?P<weekday>-?\d)?)"
+    r"(?:.(?P<hour>\d\d)(?::?(?P<minute>\d\d)(?::?(?P<second>\d\d))?)?"
+    r"(?:(?(second)[.,:]?|[.,])(?P<fraction>\d+))?)?",
+    re.ASCII,
+)
+UNITS = (("second", SECOND), ("minute", timedelta(minutes=1)), ("hour", timedelta(hours=1)))
+
+
+def resolution(iso_text):
+    """How precisely ``iso_text`` (a time ``datetime.fromisoformat`` accepted) states it."""
+    parts = ISO_PARTS.match(iso_text)
+    if parts is None:
+        return SECOND
+    if parts["fraction"]:  # datetime keeps microseconds: more digits say no more
+        return timedelta(microseconds=10 ** max(0, 6 - len(parts["fraction"])))
+    for unit, size in UNITS:
+        if parts[unit]:
+            return size
+    week = "W" in parts[0] and not parts["weekday"]
+    return timedelta(days=7 if week else 1)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """When a message happened, as ``[at, at + resolution)``."""
+
+    at: datetime
+    resolution: timedelta = SECOND
+
+    def older_than(self, other):
+        """True only if this span ends before ``other``'s begins; overlapping spans are not."""
+        return other.at - self.at >= self.resolution  # a difference: never out of range
