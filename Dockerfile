@@ -34,6 +34,7 @@ EXPOSE 5000
 # Liveness, not /healthz: an Azure outage makes /healthz answer 503, and restarting the
 # container would not bring the queue back. /livez answers while the process serves at all.
 HEALTHCHECK --interval=10s --timeout=3s \
-  CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/livez' \
-% os.environ.get('PILLOW_PORT', '5000'), timeout=2)"
+  CMD python -c "import os, ssl, urllib.request; tls = bool(os.environ.get('PILLOW_TLS_CERT')); \
+urllib.request.urlopen('%s://127.0.0.1:%s/livez' % ('https' if tls else 'http', \
+os.environ.get('PILLOW_PORT', '5000')), timeout=2, context=ssl._create_unverified_context())"
 CMD ["pillow-web", "serve", "--host", "0.0.0.0"]

@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench screenshots browser clean
+.PHONY: setup demo test lint bench screenshots browser services clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -24,16 +24,30 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Redis and nginx for the scale-out tests, from Debian's packages (and envsubst, which fills in
+# deploy/nginx.conf in docker's nginx image); the fixtures run their own copies on free loopback
+# ports. A policy-rc.d (unless there is one) keeps the packages from starting a system nginx on
+# :80 or redis on :6379.
+services:
+	@PATH="$$PATH:/usr/sbin"; command -v redis-server >/dev/null && command -v nginx >/dev/null \
+	  && command -v envsubst >/dev/null || { \
+	  echo "installing Debian's redis-server and nginx for the tests"; \
+	  policy=/usr/sbin/policy-rc.d; own=; \
+	  if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' >$$policy && chmod +x $$policy && own=1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq \
+	    --no-install-recommends redis-server nginx gettext-base >/dev/null; status=$$?; \
+	  [ -z "$$own" ] || rm -f $$policy; exit $$status; }
+
 demo: setup
 	$(BIN)/pillow-web serve --demo
 
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup browser lint
+test: setup browser services lint
 	$(BIN)/python -m pytest
 
-bench: setup browser
+bench: setup browser services
 	$(BIN)/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	test -d bench/reference/node_modules || npm ci --prefix bench/reference --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m bench

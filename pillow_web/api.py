@@ -56,7 +56,9 @@ def post_state():
         status, reason = operations.refusal(exc)
         extra = {"known_states": pillow.catalog.names} if status == 422 else {}
         return error(status, reason, **extra)
-    return jsonify(queued=queued.id, state=queued.state), 202
+    # A warning says why the post is not stamped with the server's time (it still shows).
+    warning = {"warning": queued.warning} if queued.warning else {}
+    return jsonify(queued=queued.id, state=queued.state, **warning), 202
 
 
 @bp.post("/reload")

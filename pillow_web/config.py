@@ -73,6 +73,12 @@ SETTINGS = {
     "TRUSTED_PROXIES": Setting(
         int, 0, "Reverse proxies in front whose X-Forwarded-* headers are believed (0: none)."
     ),
+    "ALLOWED_HOSTS": Setting(str, "", "Host names (optional :port) to answer to, comma separated;"
+                             " empty: any."),
+    "TLS_CERT": Setting(str, "", "PEM certificate (chain) file: serve HTTPS, with TLS_KEY."),
+    "TLS_KEY": Setting(str, "", "PEM private key file of TLS_CERT (unencrypted)."),
+    "SECURE_COOKIES": Setting(bool, False, "Session cookie Secure even on requests seen as http."),
+    "HEADER_TIMEOUT": Setting(float, 10.0, "Seconds a client has to send a request's headers."),
     "HOST": Setting(str, "127.0.0.1", "Address `pillow-web serve` listens on."),
     "PORT": Setting(int, 5000, "Port `pillow-web serve` listens on."),
     "DEMO": Setting(bool, False, "Demo mode: a random secret key per run is acceptable."),
@@ -208,5 +214,7 @@ def _check(values):
         raise ConfigError("setting SCREENS_PER_ADDRESS must be 0 (no limit) or more")
     if not 0 <= values["TRUSTED_PROXIES"] <= 5:
         raise ConfigError("setting TRUSTED_PROXIES must be between 0 and 5 (proxy hops)")
+    if not 1 <= values["HEADER_TIMEOUT"] <= 300:
+        raise ConfigError("setting HEADER_TIMEOUT must be between 1 and 300 seconds")
     if not 0 < values["PORT"] < 65536:
         raise ConfigError(f"setting PORT must be a TCP port, not {values['PORT']}")

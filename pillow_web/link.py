@@ -1,4 +1,9 @@
-"""Whether the watcher reaches the queue, as `/healthz` answers and the `status` event says."""
+"""Whether the watcher reaches the queue, as `/healthz` answers and the `status` event says.
+
+Those two are public (any screen, anyone on the network), so they say why in a few generic words
+(``reason``); the redacted error line, which can name the account, the queue, a SAS's permissions
+and expiry, goes only to the log and the signed-in operator's console (``status(detail=True)``).
+"""
 
 import logging
 from datetime import UTC, datetime
@@ -9,6 +14,40 @@ import gevent
 from .state import isotime
 
 log = logging.getLogger(__name__)
+
+# What the public status says for the type and service code at the start of a redacted error
+# line (``storage.describe``: "<Exception type>: <code>: <detail>").
+UNREACHABLE = {"ServiceRequestError", "ServiceResponseError", "ServiceRequestTimeoutError",
+               "ServiceResponseTimeoutError", "IncompleteReadError"}
+REFUSED_CREDENTIALS = {"ClientAuthenticationError", "CredentialUnavailableError"}
+REASONS = {
+    "unreachable": "storage unreachable",
+    "no answer": "storage not answering",
+    "credentials": "storage refused the credentials",
+    "permission": "the credentials lack a permission",
+    "missing": "queue or container not found",
+    "crashed": "internal error (see the log)",
+    "other": "storage error",
+}
+
+
+def public_reason(error):
+    """A short, generic classification of a redacted error line (None: a call that hung)."""
+    if error is None:
+        return REASONS["no answer"]
+    kind, _, rest = error.partition(": ")
+    code = rest.partition(": ")[0]
+    if kind == "watcher crashed":
+        return REASONS["crashed"]
+    if kind in UNREACHABLE:
+        return REASONS["unreachable"]
+    if kind in REFUSED_CREDENTIALS:
+        return REASONS["credentials"]
+    if code.startswith("Authorization"):  # AuthorizationPermissionMismatch and the like
+        return REASONS["permission"]
+    if kind == "ResourceNotFoundError" or code.endswith("NotFound"):
+        return REASONS["missing"]
+    return REASONS["other"]
 
 
 class Link:
@@ -83,14 +122,18 @@ class Link:
         self._started = monotonic()
         return gevent.spawn(self.monitor, stopping)
 
-    def status(self):
-        """The ``status`` event and the body of ``/healthz``."""
-        healthy = self.healthy()
-        return {
-            "status": "ok" if healthy else "starting" if self.starting() else "degraded",
+    def status(self, detail=False):
+        """The ``status`` event and the body of ``/healthz``: ``reason`` is generic. With
+        ``detail`` (the operator console only) also ``last_error``, the redacted error line."""
+        healthy, starting = self.healthy(), self.starting()
+        status = {
+            "status": "ok" if healthy else "starting" if starting else "degraded",
             "queue_ok": healthy,
             "since": self.since and isotime(self.since),
             "last_poll": self.last_poll and isotime(self.last_poll),
             "last_ok": self.last_ok and isotime(self.last_ok),
-            "last_error": self.last_error,
+            "reason": None if healthy or starting else public_reason(self.last_error),
         }
+        if detail:
+            status["last_error"] = self.last_error
+        return status

@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from .catalog import TEXT_MAX
-from .ordering import SECOND, Stamp, resolution
+from .ordering import CLOCK_SKEW, EARLIEST, SECOND, Stamp, ahead, resolution, trusted
 
 MAX_CHARS = 4096
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-CLOCK_SKEW = timedelta(minutes=5)
 STATE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -45,13 +43,16 @@ class Message:
     at_resolution: timedelta = SECOND
 
     def stamp(self, inserted_on):
-        """When it happened: ``at``, else the queue's ``inserted_on`` (whole seconds)."""
-        return Stamp(self.at, self.at_resolution) if self.at else Stamp(inserted_on, SECOND)
+        """When it happened: ``at`` if ``ordering.trusted``, else the queue's ``inserted_on``."""
+        sent = Stamp(self.at, self.at_resolution) if self.at else None
+        return trusted(sent, inserted_on) if sent else Stamp(inserted_on, SECOND)
 
 
 def parse(content, states, now=None):
-    """Parse queue ``content`` (str) against the known ``states`` (a container of upper names)."""
-    now = now or datetime.now(UTC)
+    """Parse queue ``content`` (str) against the known ``states`` (a container of upper names).
+
+    With ``now`` (a sender checking its message) an ``at`` ahead of it is refused; the watcher
+    passes none and judges ``at`` by the queue's insertion time instead (``Message.stamp``)."""
     if not isinstance(content, str):
         raise Rejected("message is not text")
     if len(content) > MAX_CHARS:
@@ -106,7 +107,8 @@ def _parse_text(text, states, now):
         return Message(_state(value, states))
     if not isinstance(value, dict):
         raise Rejected(f"a JSON message must be an object, not {_kind(value)}")
-    return Message(_state(value.get("state"), states), _text(value.get("text")), *_at(value, now))
+    return Message(_state(value.get("state"), states), check_text(value.get("text")),
+                   *_at(value, now))
 
 
 def _unique_keys(pairs):
@@ -144,7 +146,8 @@ def _state(value, states):
     return name.upper()
 
 
-def _text(value):
+def check_text(value):
+    """A message's (or a snapshot's) text, stripped, or None; Rejected if it may not be shown."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -176,8 +179,8 @@ def _at(body, now):
     # Quoted: fromisoformat takes any character between date and time, even a surrogate.
     if at < EARLIEST:
         raise Rejected(f"at {_excerpt(value)} is before 2000")
-    if at > now + CLOCK_SKEW:
-        raise Rejected(f"at {_excerpt(value)} is in the future")
+    if now is not None and ahead(at, now):
+        raise Rejected(f"at {_excerpt(value)} is in the future (over {CLOCK_SKEW.seconds} s ahead)")
     return at, resolution(value)
 
 

@@ -6,17 +6,26 @@ every error these raise to one status and one sentence; each front end only form
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from .messages import Rejected, compose, parse
+from .ordering import Stamp
+from .state import isotime
 from .storage import StorageUnavailable
 
 
 @dataclass(frozen=True)
 class Queued:
-    """A state on its way: the queue message's id and the state it names."""
+    """A state on its way: the queue message's id, the state it names, and what the operator
+    should know about it (why it is not stamped with this server's time), if anything."""
 
     id: str
     state: str
+    warning: str | None = None
+
+
+class Outdated(ValueError):
+    """A post's own ``at`` is older than the state shown: it would be consumed, never shown."""
 
 
 def message_for(state, catalog, text=None, at=None):
@@ -24,16 +33,32 @@ def message_for(state, catalog, text=None, at=None):
     if not isinstance(state, str):
         raise Rejected("state must be a string")
     content = compose(state.strip().upper(), text, at)
-    parse(content, catalog.names)
+    parse(content, catalog.names, datetime.now(UTC))
     return content
 
 
 def post_state(pillow, state, text=None, at=None):
-    """Check and queue ``state``, then wake the watcher so screens change at once."""
+    """Check and queue ``state`` so that it shows, then wake the watcher so screens change at once.
+
+    A post is stamped by this server's clock. Should the state shown be stamped later (a sender's
+    clock runs fast, by at most ``ordering.CLOCK_SKEW``), the post would be skipped as older: it
+    takes that state's time instead, and the warning says so. A post with an ``at`` of its own
+    older than the state shown is refused (Outdated), not queued to be skipped.
+    """
     content = message_for(state, pillow.catalog, text, at)
+    name, warning = state.strip().upper(), None
+    shown, posted = pillow.store.current.stamp(), parse(content, pillow.catalog.names)
+    if shown is not None and Stamp(posted.at, posted.at_resolution).older_than(shown):
+        if at is not None:
+            raise Outdated(f"at {at!r:.40} is older than the state shown, stamped "
+                           f"{isotime(shown.at)}; leave out at to show {name} now")
+        ahead = (shown.at - posted.at).total_seconds()
+        warning = (f"the state shown is stamped {ahead:.3g} s ahead of this server's clock (a "
+                   f"sender's clock runs fast), so {name} is stamped with its time to replace it")
+        content = compose(name, text, isotime(shown.at, "microseconds"))
     sent = pillow.storage.send(content)
     pillow.watcher.wake()
-    return Queued(sent.id, state.strip().upper())
+    return Queued(sent.id, name, warning)
 
 
 def reload_screens(pillow):
@@ -44,6 +69,8 @@ def reload_screens(pillow):
 
 def refusal(exc):
     """``(status, reason)`` for an error raised by the functions above."""
+    if isinstance(exc, Outdated):
+        return 409, str(exc)
     if isinstance(exc, Rejected):
         return 422, str(exc)
     if isinstance(exc, StorageUnavailable):
@@ -51,4 +78,4 @@ def refusal(exc):
     raise TypeError(f"not an operation error: {exc!r}")
 
 
-ERRORS = (Rejected, StorageUnavailable)
+ERRORS = (Outdated, Rejected, StorageUnavailable)

@@ -113,6 +113,9 @@ def post_state():
     except operations.ERRORS as exc:
         status, reason = operations.refusal(exc)
         return _done(f"Not sent: {reason}.", status)
+    if queued.warning:  # it still shows; the operator should know a clock runs fast
+        return _done(f"Queued {queued.state}; note: {queued.warning}.", 202, queued=queued.id,
+                     warning=queued.warning)
     return _done(f"Queued {queued.state}.", 202, queued=queued.id)
 
 
@@ -140,7 +143,7 @@ def console_data(pillow):
                     for entry in pillow.store.history_payload()],
         "queue_depth": pillow.storage.depth(),
         "poison_count": pillow.storage.poison_count(),
-        "watcher": pillow.watcher.status(),
+        "watcher": pillow.watcher.link.status(detail=True),  # with the redacted error line
         "screens": len(pillow.screens),
     }
 

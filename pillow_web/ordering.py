@@ -6,13 +6,23 @@ second, ``…:05.123Z`` a millisecond). A message is older than another only whe
 before the other's begins. When the spans overlap (say a bare name inserted in the second in which
 an operator's post was stamped to the microsecond) they cannot be ordered, and the message
 received later wins.
+
+Only the queue's clock is trusted outright: a sender's ``at`` counts only while it is at most
+``CLOCK_SKEW`` ahead of the time the queue inserted the message (see ``trusted``).
 """
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 SECOND = timedelta(seconds=1)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # no pillow sent anything before
+# How far a sender's `at` may run ahead of a clock we trust (the queue's insertion time, or this
+# server's clock for a snapshot or an operator's own `at`). An honest `at` precedes its insertion:
+# it is at most the second the insertion time leaves out ahead of it, plus the sender's clock
+# error, which NTP keeps far below a second. Further ahead the sender's clock is wrong, and every
+# second trusted there is a second in which later states look "older": so a few seconds only.
+CLOCK_SKEW = timedelta(seconds=5)
 # The parts of what datetime.fromisoformat reads: a date (calendar or week; extended or basic),
 # then any one separator, hh[:mm[:ss]] and a fraction, which Python takes as of a second wherever
 # it stands ("T10.5" is 10:00:00.5; after seconds, "05123" and "05:123" are 05.123 too). The zone
@@ -51,3 +61,18 @@ class Stamp:
     def older_than(self, other):
         """True only if this span ends before ``other``'s begins; overlapping spans are not."""
         return other.at - self.at >= self.resolution  # a difference: never out of range
+
+
+def ahead(at, clock):
+    """Whether ``at`` is further ahead of ``clock`` (a time we trust) than an honest clock runs."""
+    return at - clock > CLOCK_SKEW
+
+
+def trusted(stamp, inserted_on):
+    """``stamp``, or the insertion second if ``stamp`` is too far ahead of the queue's clock.
+
+    A time far ahead would make every later message "older" until the clock caught up: a fast
+    clock or a hostile sender could freeze the screens. A time far behind is believed (a pillow
+    that was offline sends what it buffered).
+    """
+    return Stamp(inserted_on, SECOND) if ahead(stamp.at, inserted_on) else stamp

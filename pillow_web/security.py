@@ -9,6 +9,8 @@ from flask import current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import hosts
+
 log = logging.getLogger(__name__)
 
 CSP = "; ".join([
@@ -28,6 +30,9 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+# Over HTTPS only (directly or through a trusted proxy): browsers that saw it use https:// for
+# this host for a year, so the token never goes out in clear text by a typed http:// address.
+HSTS = "max-age=31536000"
 
 
 def token_ok(configured, given):
@@ -111,6 +116,9 @@ class SessionCookies(SecureCookieSessionInterface):
 def init_app(app):
     app.extensions["pillow.throttle"] = Throttle()
     app.session_interface = SessionCookies()
+    if app.config["SECURE_COOKIES"]:  # e.g. TLS ends at a proxy that sends no X-Forwarded-Proto
+        app.config["SESSION_COOKIE_SECURE"] = True
+    hosts.init_app(app)  # inside ProxyFix: a trusted proxy's X-Forwarded-Host is the host
     hops = app.config["TRUSTED_PROXIES"]
     if hops:
         # Behind nginx and the like, every request comes from the proxy's address: believe its
@@ -123,4 +131,6 @@ def init_app(app):
     def secure_headers(response):
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response

@@ -4,13 +4,16 @@ import errno
 import logging
 import signal
 import socket
+from contextlib import closing
 
 import engineio.socket
 import gevent
+from gevent import Timeout
 from gevent.event import Event
 from gevent.pywsgi import LoggingLogAdapter, WSGIServer
 from geventwebsocket.handler import WebSocketHandler
 
+from . import hosts, tls
 from .app import create_app
 
 log = logging.getLogger(__name__)
@@ -25,9 +28,70 @@ class Server(WSGIServer):
     for the client's delayed ACK, about 40 ms per connect (and per push after another one).
     """
 
+    header_timeout = 10.0  # seconds for a TLS handshake, and for each request's line and headers
+
     def handle(self, sock, address):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().handle(sock, address)
+
+    def wrap_socket_and_handle(self, client_socket, address):
+        """HTTPS: the handshake has ``header_timeout``; a failed one is a debug line (not a
+        traceback), and a client speaking plain HTTP gets a short 400 saying to use https://."""
+        deadline, tls_socket = Timeout.start_new(self.header_timeout), None
+        try:
+            first = client_socket.recv(1, socket.MSG_PEEK)  # b"": closed before a byte came
+            if first == TLS_HANDSHAKE:
+                tls_socket = self.wrap_socket(client_socket, **self.ssl_args)
+            elif first:  # plain HTTP: answer, and read the request so that close sends no RST
+                client_socket.sendall(PLAIN_HTTP_ANSWER)
+                client_socket.shutdown(socket.SHUT_WR)
+                while client_socket.recv(4096):
+                    pass
+        except (Timeout, OSError) as exc:  # ssl.SSLError is an OSError
+            if isinstance(exc, Timeout) and exc is not deadline:
+                raise
+            log.debug("no TLS handshake from %s: %s", address[0], exc or "timed out")
+        finally:
+            deadline.close()
+        if tls_socket is None:
+            client_socket.close()
+            return None
+        with closing(tls_socket):
+            return self.handle(tls_socket, address)
+
+
+TLS_HANDSHAKE = b"\x16"  # the first byte of a TLS record carrying a ClientHello
+PLAIN_HTTP_BODY = b"This port speaks HTTPS: use https://.\n"
+PLAIN_HTTP_ANSWER = (b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain"
+                     b"\r\nContent-Length: %d\r\n\r\n%s" % (len(PLAIN_HTTP_BODY), PLAIN_HTTP_BODY))
+
+
+class Handler(WebSocketHandler):
+    """gevent-websocket's handler, with a deadline on each request's line and headers.
+
+    Without it a client sending half a header (slowloris) held its connection open forever. Only
+    that phase is timed: the deadline ends once the headers are in, so long-polls and WebSockets
+    (idle between Engine.IO pings, 25 s) are never cut; an idle keep-alive connection is closed.
+    """
+
+    def handle_one_request(self):
+        self._headers_due = Timeout.start_new(self.server.header_timeout)
+        try:
+            return super().handle_one_request()
+        except Timeout as exc:
+            if exc is not self._headers_due:
+                raise
+            log.debug("closed a connection from %s: no request headers within %g s",
+                      self.client_address[0], self.server.header_timeout)
+            return None
+        finally:
+            self._headers_due.close()
+
+    def read_request(self, raw_requestline):
+        try:
+            return super().read_request(raw_requestline)
+        finally:
+            self._headers_due.cancel()
 
 
 def end_pings_with_their_session(eio):
@@ -94,12 +158,16 @@ def run(overrides=None):
     app = create_app(overrides)
     pillow = app.extensions["pillow"]
     end_pings_with_their_session(app.extensions["socketio"].server.eio)
+    context = tls.server_context(app.config)
     sock = bind(app.config["HOST"], app.config["PORT"])
     server = Server(
-        sock, app, handler_class=WebSocketHandler,
+        sock, app, handler_class=Handler,
         log=LoggingLogAdapter(logging.getLogger("pillow_web.access"), logging.DEBUG),
         error_log=LoggingLogAdapter(logging.getLogger("pillow_web.server"), logging.ERROR),
+        **({"ssl_context": context} if context else {}),
     )
+    server.header_timeout = app.config["HEADER_TIMEOUT"]
+    server.pre_start_hook = hosts.websocket_hook(app)
     stopping = Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(signum, stopping.set)
@@ -113,8 +181,8 @@ def run(overrides=None):
     sock.listen(server.backlog)
     server.start()
     host, port = server.address[:2]
-    log.info("pillow-web is serving on http://%s/ (queue %s)", where(host, port),
-             pillow.storage.queue_name)
+    log.info("pillow-web is serving on %s://%s/ (queue %s)", "https" if context else "http",
+             where(host, port), pillow.storage.queue_name)
     if not loaded.is_set() and not stopping.is_set():
         log.warning("snapshot not read within %g s: answering \"starting\" until it is",
                     pillow.watcher.link.window)

@@ -1,7 +1,8 @@
 """The current state, its recent history, and the snapshot that carries both across restarts.
 
 The snapshot is a plain dict (stored as JSON in a blob) so that a web process could later read
-what a separate watcher process wrote, without sharing anything else.
+what a separate watcher process wrote, without sharing anything else. Whoever can write the queue
+can write the blob too, so what it says is held to a message's rules before anything is shown.
 """
 
 import logging
@@ -9,7 +10,8 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-from .ordering import SECOND, Stamp
+from .messages import check_text
+from .ordering import CLOCK_SKEW, EARLIEST, SECOND, Stamp, ahead
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +49,24 @@ class Entry:
         return data
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data, now):
+        """An entry of a snapshot read at ``now``; ValueError or TypeError unless a message
+        could have said it: a state name, a text that passes a message's checks, and times
+        from 2000 to at most ``CLOCK_SKEW`` ahead of ``now`` (one far ahead would freeze the
+        screens: every message would be older)."""
         def when(key):
             if not data.get(key):
                 return None
             value = datetime.fromisoformat(data[key])
-            return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+            if value < EARLIEST or ahead(value, now):
+                raise ValueError(f"{key} {data[key][:40]!r} is before 2000 or more than "
+                                 f"{CLOCK_SKEW.seconds} s ahead of this server's clock")
+            return value
 
-        return cls(str(data["state"]), data.get("text"), when("at"), when("received_at"),
+        if not isinstance(data["state"], str):
+            raise TypeError("state is not a string")
+        return cls(data["state"], check_text(data.get("text")), when("at"), when("received_at"),
                    _resolution(data.get("at_resolution")))
 
 
@@ -66,6 +78,10 @@ def _resolution(seconds):
     if not 1e-6 <= seconds <= LONGEST_RESOLUTION.total_seconds():  # NaN fails this too
         raise ValueError(f"at_resolution {seconds!r} s is out of range")
     return timedelta(seconds=seconds)
+
+
+class BadSnapshot(ValueError):
+    """A snapshot that cannot be shown; the watcher logs it once and starts without it."""
 
 
 class StateStore:
@@ -132,18 +148,31 @@ class StateStore:
             "applied_ids": list(self.applied_ids),
         }
 
-    def restore(self, snapshot):
-        """Load a snapshot; entries whose state left the catalog are dropped, never shown."""
-        if not snapshot or snapshot.get("version") != SNAPSHOT_VERSION:
-            return
-        entries = [Entry.from_dict(item) for item in snapshot.get("history", [])]
+    def restore(self, snapshot, now=None):
+        """Load a snapshot read at ``now``, or raise BadSnapshot and change nothing.
+
+        Entries whose state left the catalog are dropped, never shown (the catalog changed).
+        """
+        if not snapshot:
+            return  # none saved yet
+        now = now or datetime.now(UTC)
+        try:
+            if snapshot["version"] != SNAPSHOT_VERSION:
+                raise ValueError(f"version {snapshot['version']!r:.40} is not {SNAPSHOT_VERSION}")
+            current = Entry.from_dict(snapshot["current"], now)
+            entries = [Entry.from_dict(item, now) for item in snapshot.get("history", [])]
+            applied_ids = list(snapshot.get("applied_ids", []))
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise BadSnapshot(f"{type(exc).__name__}: {exc}") from None
+        if not all(isinstance(item, str) for item in applied_ids):
+            raise BadSnapshot("applied_ids must be message ids")
         self.history.clear()
         self.history.extend(entry for entry in entries if entry.state in self.catalog)
-        current = Entry.from_dict(snapshot["current"])
         if current.state in self.catalog:
             self.current = current
         else:
-            log.warning("snapshot state %s is not in the catalog; showing the initial state",
-                        current.state)
-        self.applied_ids.extend(snapshot.get("applied_ids", []))
+            log.warning("snapshot state %r is not in the catalog; showing the initial state",
+                        current.state[:40])
+        self.applied_ids.extend(applied_ids)
         self.dirty = False
+

@@ -8,11 +8,14 @@ import logging
 from datetime import UTC, datetime
 
 import gevent.pool
+from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
     HttpResponseError,
     ResourceExistsError,
+    ResourceModifiedError,
     ResourceNotFoundError,
+    ResourceNotModifiedError,
 )
 
 from .clients import Account, Clients, redact, sign_in_failure
@@ -26,6 +29,7 @@ BATCH = 32  # the most Azure returns per receive
 # keeps a batch of 32 to four round trips.
 DELETE_CONCURRENCY = 8
 POISON_INLINE_MAX = 32 * 1024
+UNCHANGED = object()  # load_snapshot_if_changed: the snapshot still has the etag given
 # Refusals of an operation the identity or SAS was not granted (as opposed to a bad signature).
 NOT_GRANTED = {"AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch"}
 
@@ -174,13 +178,26 @@ class Storage:
         log.warning("poisoned message %s: %s", message.id, reason)
 
     def load_snapshot(self):
-        try:
-            return json.loads(self.snapshot_blob.download_blob().readall())
-        except ResourceNotFoundError:
-            return None
+        return self.load_snapshot_if_changed(None)[0]
 
-    def save_snapshot(self, snapshot):
-        self.snapshot_blob.upload_blob(json.dumps(snapshot).encode(), overwrite=True)
+    def load_snapshot_if_changed(self, etag):
+        """``(snapshot, etag)``; ``snapshot`` is None if there is none yet (or the blob is the
+        empty one a lease holds), and ``(UNCHANGED, etag)`` if it still has ``etag``: a standby
+        that checks often then pays for a 304, not a download."""
+        options = {"etag": etag, "match_condition": MatchConditions.IfModified} if etag else {}
+        try:
+            download = self.snapshot_blob.download_blob(**options)
+            data = download.readall()
+        except ResourceNotFoundError:
+            return None, None
+        except (ResourceNotModifiedError, ResourceModifiedError):
+            # Azure answers 304 to a read whose If-None-Match matches; Azurite answers 412.
+            return UNCHANGED, etag
+        return (json.loads(data) if data else None), download.properties.etag
+
+    def save_snapshot(self, snapshot, lease=None):
+        """Write the snapshot; with ``lease`` (the lease id) only while that lease holds it."""
+        self.snapshot_blob.upload_blob(json.dumps(snapshot).encode(), overwrite=True, lease=lease)
 
     def close(self):
         for client in (self.queue, self.poison, self.container):

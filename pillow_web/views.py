@@ -43,8 +43,8 @@ def api_state():
 
 @bp.get("/healthz")
 def healthz():
-    """200 while the watcher reaches the queue, 503 (with the redacted last error) otherwise:
-    "starting" until the first poll ends, then "degraded"."""
+    """200 while the watcher reaches the queue, 503 otherwise: "starting" until the first poll
+    ends, then "degraded" with a generic ``reason`` (the detail is for the operator console)."""
     status = _pillow().watcher.status()
     return jsonify(status), 200 if status["queue_ok"] else 503
 

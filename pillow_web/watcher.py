@@ -163,7 +163,7 @@ class Watcher:
                 self.storage.to_poison(message, reason)
                 continue
             try:
-                parsed = parse(message.content, self.store.catalog.names, now)
+                parsed = parse(message.content, self.store.catalog.names)
             except Rejected as exc:
                 self.storage.to_poison(message, str(exc))
                 continue
@@ -172,7 +172,12 @@ class Watcher:
         # so it has no place among times to the microsecond. apply() skips what is older than
         # the current state at the precision both have; the later received wins the rest.
         for message, parsed in usable:
-            self.store.apply(parsed, message.id, parsed.stamp(message.inserted_on or now), now)
+            stamp = parsed.stamp(message.inserted_on or now)  # its at, unless far ahead of that
+            if parsed.at and stamp.at != parsed.at and message.id not in self.store.applied_ids:
+                ahead = (parsed.at - stamp.at).total_seconds()
+                log.warning("message %s: at %s is %.0f s ahead of its insertion time; ordered "
+                            "by that", message.id, parsed.at.isoformat(), ahead)
+            self.store.apply(parsed, message.id, stamp, now)
         self._publish()
         if self.store.dirty:
             self.storage.save_snapshot(self.store.snapshot())

@@ -180,3 +180,49 @@ def open_page(chromium):
         context.close()
     for _, recorder in opened:
         recorder.assert_clean()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """``redis://…`` of a real Redis on a free loopback port, stopped after the session.
+
+    "No-proc" variant: set PILLOW_TEST_REDIS_URL to use one that is already running. Pub/sub is
+    shared by every database of a Redis: give each test its own channel.
+    """
+    from .services import shared_redis
+
+    with shared_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A Redis of this test alone (``.url``): the test may stop, kill, freeze and restart it."""
+    from .services import RedisServer
+
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def nginx_proxy(tmp_path):
+    """``nginx_proxy(upstreams, prefix=None)``: nginx with deploy/nginx.conf in front of
+    ``upstreams`` ("host:port" each); returns its URL, under ``prefix`` ("/pillow") if given.
+
+    Every nginx started is stopped at teardown, whatever the test left it in.
+    """
+    from .nginx import Nginx
+
+    started = []
+
+    def start(upstreams, prefix=None):
+        proxy = Nginx(tmp_path / f"nginx-{len(started)}", upstreams)
+        url = proxy.url_under(prefix)
+        started.append(proxy)
+        proxy.start()
+        return url
+
+    yield start
+    for proxy in started:
+        proxy.stop()

@@ -45,6 +45,10 @@ class Dashboard:
         self.env.update({f"PILLOW_{key}": str(value) for key, value in settings.items()})
         self.process = None
         self.http = requests.Session()
+        if settings.get("TLS_CERT"):  # HTTPS, trusting the test's self-signed certificate
+            self.url = f"https://127.0.0.1:{self.port}"
+            self.http.verify = str(settings["TLS_CERT"])
+            self.http.trust_env = False  # else REQUESTS_CA_BUNDLE wins over ``verify``
 
     def start(self, ready=True, **settings):
         """Start ``serve`` (again, on the same port and queue, with ``settings`` added); with
@@ -164,14 +168,15 @@ class RestartableAzurite:
 class Screen:
     """A Socket.IO client, as a kiosk would be, recording each event with the time it came."""
 
-    def __init__(self, url):
-        self.client = socketio.Client(reconnection=False, handle_sigint=False)
+    def __init__(self, url, transports=("websocket",), **options):
+        """``options`` go to ``socketio.Client`` (e.g. ``http_session`` for a CA to trust)."""
+        self.client = socketio.Client(reconnection=False, handle_sigint=False, **options)
         self.events = []  # (monotonic time, event name, payload)
         self.disconnected_at = None
         for name in ("hello", "state", "status"):
             self.client.on(name, self._recorder(name))
         self.client.on("disconnect", self._on_disconnect)
-        self.client.connect(url, transports=["websocket"], wait_timeout=5)
+        self.client.connect(url, transports=list(transports), wait_timeout=5)
 
     def _recorder(self, name):
         def record(data):

@@ -119,12 +119,12 @@ POISONED = [
     ('{"state": "HUGGING", "x": NaN}', "JSON constant NaN"),
     ('{"state": "HUGGING", "text": Infinity}', "JSON constant Infinity"),
     ("-Infinity", "JSON constant -Infinity"),
-    # at: garbage, far future, before 2000, out of range
+    # at: garbage, before 2000, out of range (one far ahead is ordered by the queue: test_skew)
     (at("yesterday"), "is not an ISO-8601 time"),
     (at("2026-13-45T99:99:99Z"), "is not an ISO-8601 time"),
     (at(12345), "at must be an ISO-8601 time string"),
     (at("2" * 41), "at must be an ISO-8601 time string"),
-    (at("2999-01-01T00:00:00Z"), "is in the future"),
+    (at("2026-11-22T12:00:00+25:00"), "is not an ISO-8601 time"),
     (at("9999-12-31T23:59:59-01:00"), "is out of range"),
     (at("0001-01-01T00:00:00+01:00"), "is out of range"),
     (at("1999-12-31T23:59:59Z"), "is before 2000"),

@@ -79,7 +79,7 @@ def test_bad_messages_go_to_the_poison_queue_with_a_reason(live_app, storage):
         "dancing": "unknown state 'DANCING'",
         '{"state": "HUGGING"': "invalid JSON",
         "[1, 2, 3]": "must be an object",
-        '{"state": "HUGGING", "at": "2999-01-01T00:00:00Z"}': "in the future",
+        '{"state": "HUGGING", "at": "1999-12-31T23:59:59Z"}': "before 2000",  # future: test_skew
         "(__import__('os').system('echo pwned'),)": "not a plain Python literal",
     }
     for content in bad:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pillow_web.messages import MAX_CHARS, Message, Rejected, compose, encode, parse
-from pillow_web.ordering import SECOND, Stamp, resolution
+from pillow_web.ordering import CLOCK_SKEW, SECOND, Stamp, resolution
 
 STATES = ["NEUTRAL", "HUGGING", "NOTCONNECTED", "PUNCHING", "SHAKING", "SPINNING", "THROWING"]
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -153,3 +153,28 @@ def test_older_only_at_the_precision_both_have(first, second, older):
     assert first.older_than(second) is older
     if older:
         assert not second.older_than(first)
+
+
+INSERTED = datetime(2026, 11, 22, 11, 59, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("at, trusted", [
+    ("2026-11-22T11:59:30.999999Z", True),  # in its insertion second: an honest clock
+    ("2026-11-22T11:59:35Z", True),  # CLOCK_SKEW ahead: a clock a little fast
+    ("2026-11-22T11:59:35.000001Z", False),
+    ("2026-11-22T12:04:25Z", False),  # the 4 min 55 s
+    ("9999-12-31T00:00:00Z", False),
+    ("2026-11-22T11:00:00Z", True),  # long before: buffered while offline
+])
+def test_an_at_counts_only_within_the_skew_of_the_queues_clock(at, trusted):
+    message = parse(compose("HUGGING", at=at), STATES)  # the watcher judges no clock of its own
+    expected = Stamp(message.at, message.at_resolution) if trusted else Stamp(INSERTED, SECOND)
+    assert message.stamp(INSERTED) == expected
+    assert CLOCK_SKEW == timedelta(seconds=5)  # as the README says
+
+
+def test_a_sender_checking_its_message_refuses_an_at_ahead_of_its_clock():
+    ahead = compose("HUGGING", at="2026-11-22T12:00:05.000001Z")
+    with pytest.raises(Rejected, match="in the future"):
+        parse(ahead, STATES, NOW)
+    assert parse(compose("HUGGING", at="2026-11-22T12:00:05Z"), STATES, NOW).state == "HUGGING"

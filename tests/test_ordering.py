@@ -14,8 +14,8 @@ from pillow_web.catalog import Catalog
 from pillow_web.cli import cli
 from pillow_web.config import ROOT
 from pillow_web.messages import Message, compose, encode
-from pillow_web.ordering import SECOND, Stamp
-from pillow_web.state import StateStore
+from pillow_web.ordering import CLOCK_SKEW, SECOND, Stamp
+from pillow_web.state import BadSnapshot, StateStore
 
 from .util import wait_for
 
@@ -175,3 +175,54 @@ def test_a_snapshot_with_a_bad_precision_is_refused_as_unreadable(value):
     snapshot["current"]["at_resolution"] = value
     with pytest.raises((TypeError, ValueError)):  # what the watcher logs as unreadable
         restored(snapshot)
+
+
+# A snapshot is held to a message's rules: whoever can write the queue can write the blob.
+
+def good_snapshot(**current):
+    now = datetime.now(UTC).isoformat()
+    entry = {"state": "SPINNING", "text": "Round and round", "at": now, "received_at": now}
+    return {"version": 1, "current": {**entry, **current}, "history": [entry],
+            "applied_ids": ["m-1"]}
+
+
+@pytest.mark.parametrize("field, value", [
+    ("at", "9999-12-31T00:00:00Z"),
+    ("received_at", "9999-12-31T00:00:00Z"),
+    ("at", "ahead"),  # made when the test runs: parameters are made at collection
+    ("at", "1970-01-01T00:00:00Z"),
+    ("at", "0001-01-01T00:00:00+01:00"),
+    ("text", "\u202e\x07" + "x" * 5000),
+    ("text", "x" * 201),
+    ("text", "a\x07b"),
+    ("text", "\ud800"),
+    ("text", 42),
+    ("state", ["HUGGING"]),
+])
+@pytest.mark.parametrize("where", ["current", "history"])
+def test_a_snapshot_entry_a_message_could_not_have_made_is_refused_whole(field, value, where):
+    if value == "ahead":
+        value = (datetime.now(UTC) + CLOCK_SKEW + timedelta(seconds=30)).isoformat()
+    snapshot = good_snapshot()
+    snapshot[where] = {**snapshot["current"], field: value}
+    if where == "history":
+        snapshot["history"] = [snapshot.pop("history")]
+    store = StateStore(CATALOG)
+    with pytest.raises(BadSnapshot):
+        store.restore(snapshot)
+    assert store.current.state == CATALOG.initial.name  # nothing of it is shown
+    assert not store.history and not store.applied_ids
+
+
+@pytest.mark.parametrize("snapshot", [[1], {"version": "1" * 1000}, {"version": 1},
+                                      {**good_snapshot(), "applied_ids": [{"id": 1}]}])
+def test_a_snapshot_of_another_shape_is_refused(snapshot):
+    with pytest.raises(BadSnapshot):
+        restored(snapshot)
+
+
+def test_a_snapshot_up_to_the_bound_ahead_and_long_ago_is_read():
+    now = datetime.now(UTC)
+    ahead = good_snapshot(at=(now + CLOCK_SKEW - timedelta(seconds=1)).isoformat())
+    assert restored(ahead).current.state == "SPINNING"
+    assert restored(good_snapshot(at="2000-01-01T00:00:00Z")).current.state == "SPINNING"

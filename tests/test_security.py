@@ -195,7 +195,7 @@ def test_secrets_stay_out_of_logs_errors_and_healthz(settings, secret, caplog):
         wait_for(lambda: pillow.watcher.ok is False, message="the watcher to see the dead queue")
         client = app.test_client()
         health = client.get("/healthz")
-        assert health.status_code == 503 and health.json["last_error"]
+        assert health.status_code == 503 and health.json["reason"] == "storage unreachable"
         posted = client.post("/api/state", json={"state": "HUGGING"},
                              headers={"Authorization": f"Bearer {TOKEN}"})
         assert posted.status_code == 503 and "unreachable" in posted.json["error"]

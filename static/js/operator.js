@@ -43,7 +43,7 @@
     byId("watcher").textContent = watcher.queue_ok ? "reaching the queue" : "cannot reach the queue";
     byId("watcher-detail").textContent = watcher.queue_ok
       ? (watcher.last_ok ? "last poll " + clock(watcher.last_ok) : "")
-      : String(watcher.last_error || "");
+      : String(watcher.last_error || watcher.reason || "");
     byId("queue-depth").textContent = count(data.queue_depth);
     byId("poison-count").textContent = count(data.poison_count);
     byId("stat-poison").dataset.ok = data.poison_count ? "no" : "yes";
