@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 from azure.core.pipeline.transport import RequestsTransport
 
-from pillow_web.messages import compose
+from pillow_web.domain.messages import compose
 
 from . import azlog
 from .common import PYTHON, Azurite, Serve, unique_queue, wait_until

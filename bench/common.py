@@ -146,7 +146,7 @@ class Azurite:
     """The project's pinned Azurite (in memory), optionally with its debug log, as a context."""
 
     def __init__(self, debug_log=None):
-        from pillow_web.azurite import Azurite as Server
+        from pillow_web.storage.azurite import Azurite as Server
 
         self.server = Server(debug_log=str(debug_log) if debug_log else None)
         self.debug_log = debug_log

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import psutil
 import requests
 
-from pillow_web.messages import compose
+from pillow_web.domain.messages import compose
 
 from .common import (
     HOST,

@@ -14,7 +14,7 @@ import random
 import threading
 import time
 
-from pillow_web.messages import compose
+from pillow_web.domain.messages import compose
 
 from . import azlog
 from .common import Azurite, Serve, summary, unique_queue, wait_until

@@ -14,7 +14,7 @@ import time
 
 import requests
 
-from pillow_web.messages import compose
+from pillow_web.domain.messages import compose
 
 from .common import Azurite, Serve, summary, unique_queue, wait_until
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from flask import Flask
 
 from . import config as settings_module
-from .catalog import Catalog
 from .config import ASSETS, PACKAGE, ConfigError
-from .state import StateStore
-from .storage import Storage
-from .watcher import Watcher
+from .domain.catalog import Catalog
+from .domain.state import StateStore
+from .storage.account import Storage
+from .watch.watcher import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def create_app(config=None):
     storage = Storage.from_settings(settings)
     store = StateStore(catalog)
 
-    from . import api, events, operator, security, views
+    from .web import api, events, operator, security, views
 
     push = events.init_app(app)
     watcher = Watcher(storage, store, settings, push)

@@ -11,8 +11,8 @@ import pytest  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 
 from pillow_web.app import create_app  # noqa: E402
-from pillow_web.azurite import Azurite  # noqa: E402
-from pillow_web.storage import Storage  # noqa: E402
+from pillow_web.storage.account import Storage  # noqa: E402
+from pillow_web.storage.azurite import Azurite  # noqa: E402
 
 from .util import wait_for  # noqa: E402
 
@@ -85,7 +85,7 @@ def client(app):
 @pytest.fixture
 def socket_client(live_app):
     """A Socket.IO test client connected to ``live_app``."""
-    from pillow_web.events import socketio
+    from pillow_web.web.events import socketio
 
     sio = socketio.test_client(live_app)
     yield sio

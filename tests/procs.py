@@ -17,8 +17,8 @@ import gevent
 import requests
 import socketio
 
-from pillow_web.azurite import Azurite, free_port
 from pillow_web.config import ROOT
+from pillow_web.storage.azurite import Azurite, free_port
 
 from .util import wait_for
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from pillow_web.azurite import Azurite
 from pillow_web.config import ROOT
-from pillow_web.messages import compose
-from pillow_web.storage import Storage
+from pillow_web.domain.messages import compose
+from pillow_web.storage.account import Storage
+from pillow_web.storage.azurite import Azurite
 
 from .browser import launch
 from .procs import Dashboard

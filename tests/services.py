@@ -1,6 +1,6 @@
 """Redis (here) and nginx (tests/nginx.py) as real processes for the scale-out tests.
 
-As ``pillow_web.azurite`` and ``tests.procs`` do for Azurite and ``serve``: each runs in the
+As ``pillow_web.storage.azurite`` and ``tests.procs`` do for Azurite and ``serve``: each runs in the
 foreground in its own process group on a free loopback port, keeps all its files in its own
 folder (nothing in /etc, /var or /run), is waited on until it answers (with a deadline), and is
 stopped, killed, frozen and restarted from outside. The binaries are Debian's (``make services``
@@ -18,7 +18,7 @@ from time import monotonic
 
 import gevent
 
-from pillow_web.azurite import free_port
+from pillow_web.storage.azurite import free_port
 
 START_TIMEOUT = 10.0
 

@@ -6,9 +6,9 @@ from time import monotonic
 
 import pytest
 
-from pillow_web import security
 from pillow_web.app import create_app
-from pillow_web.security import Throttle
+from pillow_web.web import security
+from pillow_web.web.security import Throttle
 
 from .util import Received, wait_for
 

@@ -11,8 +11,8 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from pillow_web.azurite import free_port
-from pillow_web.messages import compose
+from pillow_web.domain.messages import compose
+from pillow_web.storage.azurite import free_port
 
 from .browser import Recorder
 from .procs import Dashboard
@@ -52,7 +52,7 @@ def server(azurite, dashboards):
 @pytest.fixture(scope="module")
 def queue(azurite, site):
     """The shared server's queue, as the pillow sees it: ``queue(state, text)`` posts."""
-    from pillow_web.storage import Storage
+    from pillow_web.storage.account import Storage
 
     storage = Storage(azurite, site.queue, "pillow-web")
     yield lambda state, text=None: storage.send(compose(state, text))
@@ -88,7 +88,7 @@ def settle(page, queue, state="SHAKING"):
 
 def post(server, azurite, state, text=None):
     """Post to a test's own server's queue."""
-    from pillow_web.storage import Storage
+    from pillow_web.storage.account import Storage
 
     storage = Storage(azurite, server.queue, "pillow-web")
     try:

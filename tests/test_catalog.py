@@ -2,8 +2,8 @@
 
 import pytest
 
-from pillow_web.catalog import Catalog
 from pillow_web.config import ROOT, ConfigError
+from pillow_web.domain.catalog import Catalog
 
 IMAGES = ROOT / "static" / "img"
 

@@ -3,9 +3,9 @@
 import base64
 import json
 
-from pillow_web.azurite import free_port
 from pillow_web.cli import cli
-from pillow_web.messages import parse
+from pillow_web.domain.messages import parse
+from pillow_web.storage.azurite import free_port
 
 STATES = ["HUGGING", "NEUTRAL"]
 

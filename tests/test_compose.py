@@ -17,11 +17,11 @@ import pytest
 import requests
 from ruamel.yaml import YAML
 
-from pillow_web import azurite as azurite_module
 from pillow_web import config
-from pillow_web.azurite import free_port
-from pillow_web.catalog import Catalog
 from pillow_web.config import ROOT
+from pillow_web.domain.catalog import Catalog
+from pillow_web.storage import azurite as azurite_module
+from pillow_web.storage.azurite import free_port
 
 from .test_deploy import dockerfile_instruction, real_command
 from .util import wait_for

@@ -16,9 +16,9 @@ from pathlib import Path
 import requests
 
 from pillow_web import config
-from pillow_web.azurite import free_port
 from pillow_web.cli import cli
 from pillow_web.config import ROOT
+from pillow_web.storage.azurite import free_port
 
 from .util import wait_for
 

@@ -17,8 +17,8 @@ import pytest
 from azure.core.exceptions import AzureError
 
 from pillow_web.config import AZURITE_KEY
-from pillow_web.messages import compose
-from pillow_web.storage import Storage
+from pillow_web.domain.messages import compose
+from pillow_web.storage.account import Storage
 
 from .procs import Screen
 from .util import wait_for
@@ -344,7 +344,7 @@ def test_a_stop_while_storage_hangs_keeps_to_its_deadline(own_azurite, own_stora
     messages it covers were not deleted, so they come back), not waited out for the SDK's ~30 s.
     """
     from pillow_web.app import create_app
-    from pillow_web.messages import Message
+    from pillow_web.domain.messages import Message
 
     app = create_app({**settings, "CONNECTION_STRING": own_azurite.connection_string,
                       "QUEUE": own_storage.queue_name})

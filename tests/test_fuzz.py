@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pillow_web.catalog import TEXT_MAX
-from pillow_web.messages import MAX_CHARS, Message, Rejected, parse
+from pillow_web.domain.catalog import TEXT_MAX
+from pillow_web.domain.messages import MAX_CHARS, Message, Rejected, parse
 
 STATES = ["NEUTRAL", "HUGGING", "NOTCONNECTED", "PUNCHING", "SHAKING", "SPINNING", "THROWING"]
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pillow_web.messages import Message, Rejected, compose, parse
+from pillow_web.domain.messages import Message, Rejected, compose, parse
 
 from .util import wait_for
 

@@ -16,10 +16,10 @@ import pytest
 from azure.storage.blob import generate_account_sas
 
 from pillow_web.app import create_app
-from pillow_web.azurite import Azurite
 from pillow_web.cli import cli
 from pillow_web.config import AZURITE_KEY, ROOT, ConfigError
-from pillow_web.storage import redact
+from pillow_web.storage.account import redact
+from pillow_web.storage.azurite import Azurite
 
 from .identity import STORAGE_AUDIENCE, TokenEndpoint, make_certificate, unsigned_jwt
 from .util import wait_for

@@ -6,8 +6,8 @@ address, and an operator's Enter key.
 import pytest
 from playwright.sync_api import expect
 
-from pillow_web.messages import compose
-from pillow_web.storage import Storage
+from pillow_web.domain.messages import compose
+from pillow_web.storage.account import Storage
 
 from .util import wait_for
 

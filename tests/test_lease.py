@@ -7,8 +7,8 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from gevent.event import Event
 
-from pillow_web.lease import Lease
-from pillow_web.storage import UNCHANGED
+from pillow_web.storage.account import UNCHANGED
+from pillow_web.storage.lease import Lease
 
 from .util import wait_for
 

@@ -4,8 +4,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from pillow_web.app import create_app
-from pillow_web.events import socketio
-from pillow_web.messages import compose, encode
+from pillow_web.domain.messages import compose, encode
+from pillow_web.web.events import socketio
 
 from .util import Received, wait_for
 

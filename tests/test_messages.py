@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pillow_web.messages import MAX_CHARS, Message, Rejected, compose, encode, parse
-from pillow_web.ordering import CLOCK_SKEW, SECOND, Stamp, resolution
+from pillow_web.domain.messages import MAX_CHARS, Message, Rejected, compose, encode, parse
+from pillow_web.domain.ordering import CLOCK_SKEW, SECOND, Stamp, resolution
 
 STATES = ["NEUTRAL", "HUGGING", "NOTCONNECTED", "PUNCHING", "SHAKING", "SPINNING", "THROWING"]
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from pillow_web.app import create_app
-from pillow_web.events import socketio
+from pillow_web.web.events import socketio
 
 TOKEN = "operator-secret-token"
 

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pillow_web.app import create_app
-from pillow_web.catalog import Catalog
 from pillow_web.cli import cli
 from pillow_web.config import ROOT
-from pillow_web.messages import Message, compose, encode
-from pillow_web.ordering import CLOCK_SKEW, SECOND, Stamp
-from pillow_web.state import BadSnapshot, StateStore
+from pillow_web.domain.catalog import Catalog
+from pillow_web.domain.messages import Message, compose, encode
+from pillow_web.domain.ordering import CLOCK_SKEW, SECOND, Stamp
+from pillow_web.domain.state import BadSnapshot, StateStore
 
 from .util import wait_for
 

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from pillow_web.cli import cli
-from pillow_web.messages import compose
-from pillow_web.poison import visible
+from pillow_web.domain.messages import compose
+from pillow_web.storage.poison import visible
 
 from .util import wait_for
 

@@ -16,9 +16,9 @@ import pytest
 import requests
 
 from pillow_web.app import create_app
-from pillow_web.azurite import free_port
 from pillow_web.config import AZURITE_KEY, ConfigError
-from pillow_web.messages import compose
+from pillow_web.domain.messages import compose
+from pillow_web.storage.azurite import free_port
 
 from .procs import Screen
 from .util import wait_for

@@ -8,11 +8,11 @@ from html.parser import HTMLParser
 import pytest
 
 from pillow_web.app import create_app
-from pillow_web.azurite import free_port
 from pillow_web.cli import cli
 from pillow_web.config import ROOT, ConfigError
-from pillow_web.messages import compose
-from pillow_web.storage import redact
+from pillow_web.domain.messages import compose
+from pillow_web.storage.account import redact
+from pillow_web.storage.azurite import free_port
 
 from .util import wait_for
 

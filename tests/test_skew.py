@@ -12,7 +12,7 @@ from time import monotonic
 import pytest
 import requests
 
-from pillow_web.messages import compose
+from pillow_web.domain.messages import compose
 
 from .util import wait_for
 

@@ -16,9 +16,9 @@ import requests
 
 from pillow_web.app import create_app
 from pillow_web.config import ROOT
-from pillow_web.events import socketio
-from pillow_web.messages import compose
-from pillow_web.storage import Storage
+from pillow_web.domain.messages import compose
+from pillow_web.storage.account import Storage
+from pillow_web.web.events import socketio
 
 from .procs import PYTHON, START_TIMEOUT, Dashboard, Screen
 from .util import Received, wait_for

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from pillow_web.app import create_app
 from pillow_web.config import ROOT, ConfigError
-from pillow_web.tls import server_context
+from pillow_web.web.tls import server_context
 
 from .identity import make_certificate
 from .procs import PYTHON, START_TIMEOUT, Dashboard, Screen

@@ -27,8 +27,8 @@ import pytest
 import requests
 
 from pillow_web.app import build_id
-from pillow_web.azurite import free_port
 from pillow_web.config import ROOT
+from pillow_web.storage.azurite import free_port
 
 from .test_deploy import dockerfile_sources
 from .util import wait_for

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 import click
 
 from .. import config as settings_module
-from ..storage import Storage
+from ..storage.account import Storage
 from .root import cli, friendly_errors
 
 
@@ -17,7 +17,7 @@ def poison():
 @contextmanager
 def open_poison():
     """The settings and the poison queue; its connections are closed when done."""
-    from ..poison import PoisonQueue
+    from ..storage.poison import PoisonQueue
 
     settings = settings_module.load()
     storage = Storage.from_settings(settings)
@@ -38,7 +38,7 @@ def poison_list(limit):
 
     The id is the one the message had on the main queue (the one `post` printed).
     """
-    from ..poison import visible
+    from ..storage.poison import visible
 
     with open_poison() as (settings, queue):
         entries = queue.entries(limit)
@@ -56,7 +56,7 @@ def poison_list(limit):
 @friendly_errors
 def show(message_id):
     """Show one poisoned message whole: its ids, when, why, and all of its text (escaped)."""
-    from ..poison import visible
+    from ..storage.poison import visible
 
     with open_poison() as (settings, queue):
         entry = queue.find(message_id)

@@ -3,11 +3,11 @@
 import click
 
 from .. import config as settings_module
-from ..catalog import Catalog
-from ..messages import Rejected, compose, encode
-from ..operations import message_for
-from ..poison import visible
-from ..storage import Storage
+from ..domain.catalog import Catalog
+from ..domain.messages import Rejected, compose, encode
+from ..storage.account import Storage
+from ..storage.poison import visible
+from ..web.operations import message_for
 from .root import cli, friendly_errors
 
 

@@ -6,9 +6,9 @@ from functools import wraps
 
 import click
 
-from ..azurite import AzuriteError
 from ..config import ConfigError
-from ..storage import StorageUnavailable, describe
+from ..storage.account import StorageUnavailable, describe
+from ..storage.azurite import AzuriteError
 
 
 def friendly_errors(command):

@@ -8,8 +8,8 @@ import click
 import gevent
 from gevent.event import Event
 
-from ..azurite import Azurite
 from ..config import IN_CHECKOUT, ROOT
+from ..storage.azurite import Azurite
 from .root import cli, friendly_errors
 
 
@@ -22,7 +22,7 @@ from .root import cli, friendly_errors
 @friendly_errors
 def serve(host, port, demo):
     """Serve the kiosk page and push every state change; Ctrl-C or SIGTERM stops cleanly."""
-    from ..server import ListenError, run
+    from ..web.server import ListenError, run
 
     overrides = {"DEMO": True} if demo else {}
     if demo and not os.environ.get("PILLOW_OPERATOR_TOKEN"):

@@ -18,8 +18,8 @@ from azure.core.exceptions import (
     ResourceNotModifiedError,
 )
 
+from ..config import ConfigError
 from .clients import Account, Clients, redact, sign_in_failure
-from .config import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import re
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import ConfigError
+from ..config import ConfigError
 
 log = logging.getLogger(__name__)
 

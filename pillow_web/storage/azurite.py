@@ -10,7 +10,7 @@ from time import monotonic
 
 import gevent
 
-from .config import IN_CHECKOUT, ROOT, azurite_connection_string
+from ..config import IN_CHECKOUT, ROOT, azurite_connection_string
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from gevent.event import Event
 from gevent.pywsgi import LoggingLogAdapter, WSGIServer
 from geventwebsocket.handler import WebSocketHandler
 
+from ..app import create_app
 from . import hosts, tls
-from .app import create_app
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def run(overrides=None):
     server = Server(
         sock, app, handler_class=Handler,
         log=LoggingLogAdapter(logging.getLogger("pillow_web.access"), logging.DEBUG),
-        error_log=LoggingLogAdapter(logging.getLogger("pillow_web.server"), logging.ERROR),
+        error_log=LoggingLogAdapter(logging.getLogger("pillow_web.web.server"), logging.ERROR),
         **({"ssl_context": context} if context else {}),
     )
     server.header_timeout = app.config["HEADER_TIMEOUT"]

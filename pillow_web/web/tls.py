@@ -6,7 +6,7 @@ Served over gevent's SSL sockets (``ssl`` is patched by then), so WebSockets wor
 import ssl
 from pathlib import Path
 
-from .config import ConfigError
+from ..config import ConfigError
 
 PEM_MARKERS = {"TLS_CERT": (b"-----BEGIN CERTIFICATE-----", "PEM certificate"),
                "TLS_KEY": (b"PRIVATE KEY-----", "PEM private key")}

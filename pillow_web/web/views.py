@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, render_template
 
-from .state import isotime
+from ..domain.state import isotime
 
 bp = Blueprint("views", __name__)
 

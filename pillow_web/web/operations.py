@@ -8,10 +8,10 @@ every error these raise to one status and one sentence; each front end only form
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .messages import Rejected, compose, parse
-from .ordering import Stamp
-from .state import isotime
-from .storage import StorageUnavailable
+from ..domain.messages import Rejected, compose, parse
+from ..domain.ordering import Stamp
+from ..domain.state import isotime
+from ..storage.account import StorageUnavailable
 
 
 @dataclass(frozen=True)

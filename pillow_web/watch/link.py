@@ -11,7 +11,7 @@ from time import monotonic
 
 import gevent
 
-from .state import isotime
+from ..domain.state import isotime
 
 log = logging.getLogger(__name__)
 

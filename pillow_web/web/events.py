@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from flask import current_app, request
 from flask_socketio import SocketIO, emit
 
+from ..domain.state import isotime
 from . import socket_guard
-from .state import isotime
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ASSETS, ConfigError
+from ..config import ASSETS, ConfigError
 
 NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")

@@ -19,7 +19,7 @@ from time import monotonic
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
 from azure.storage.blob import BlobLeaseClient
 
-from .storage import describe
+from .account import describe
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ import gevent
 from azure.core.exceptions import AzureError, ServiceResponseTimeoutError
 from gevent.event import Event
 
+from ..domain.messages import Rejected, parse
+from ..storage.account import BATCH, describe
 from .link import Link
-from .messages import Rejected, parse
-from .storage import BATCH, describe
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""What a message, a state and the catalog are: no Flask, Azure or gevent here."""

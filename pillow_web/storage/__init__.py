@@ -1,0 +1,1 @@
+"""Azure Storage: the queues, the snapshot blob, its lease, the poison queue."""

@@ -1,0 +1,1 @@
+"""Flask and Socket.IO: pages, the write API, the console, and the server."""
