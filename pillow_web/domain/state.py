@@ -173,6 +173,7 @@ class StateStore:
         else:
             log.warning("snapshot state %r is not in the catalog; showing the initial state",
                         current.state[:40])
+        self.applied_ids.clear()  # restored again by a follower: the snapshot's ids, no others
         self.applied_ids.extend(applied_ids)
         self.dirty = False
 

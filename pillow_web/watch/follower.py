@@ -53,7 +53,7 @@ class SnapshotFollower:
         self._etag = None
 
     def follow(self, stopping, every, polled=None):
-        """Refresh every ``every`` s until ``stopping`` is set; ``polled(error)`` after each read."""
+        """Refresh every ``every`` s until ``stopping`` is set; ``polled(error)`` after each."""
         while not stopping.is_set():
             try:
                 self.refresh()
