@@ -11,24 +11,74 @@ from . import config as settings_module
 from .config import ASSETS, PACKAGE, ConfigError
 from .domain.catalog import Catalog
 from .domain.state import StateStore
+from .fleet import MESSAGE_QUEUE_DOWN, Fleet
 from .storage.account import Storage
 from .watch.watcher import Watcher
+from .web.remote import RemoteWatcher
 
 log = logging.getLogger(__name__)
 
 SECRET_KEY_MIN = 32
 
 
+ROLES = ("all", "web")  # serve's roles with pages; "watcher" serves none (watch/process.py)
+
+
 @dataclass
 class Pillow:
-    """Everything one app owns, kept in ``app.extensions["pillow"]``."""
+    """Everything one app owns, kept in ``app.extensions["pillow"]``.
+
+    ``watcher`` is the Watcher in the all-in-one role; in the web role a ``RemoteWatcher`` with
+    the same ``loaded``, ``status()`` and ``wake()``, and nothing that consumes the queue.
+    """
 
     catalog: Catalog
     storage: Storage
     store: StateStore
-    watcher: Watcher
-    push: object  # push(event, data) to every screen
-    screens: set = field(default_factory=set)  # Socket.IO ids of connected screens
+    watcher: Watcher | RemoteWatcher
+    push: object  # push(event, data) to every screen (of every process, through the fleet)
+    fleet: Fleet = field(default_factory=Fleet)
+    role: str = "all"
+    screens: set = field(default_factory=set)  # Socket.IO ids of this process's screens
+
+    @property
+    def window(self):
+        """Seconds ``serve`` waits for the snapshot before it answers "starting"."""
+        return self.watcher.window if self.role == "web" else self.watcher.link.window
+
+    def start(self):
+        self.watcher.start()
+        self.fleet.serve_screens(lambda: len(self.screens))
+        if self.role == "all":
+            self.fleet.serve_watcher(self.watcher)
+
+    def stop(self, timeout):
+        self.watcher.stop(timeout)
+        self.fleet.close()
+
+    def wake_watcher(self):
+        """Poll now, wherever the consuming watcher runs: here, or through the fleet."""
+        self.watcher.wake()  # (a web worker's wakes it through the fleet)
+        if self.role == "all":
+            self.fleet.wake_watcher()  # this one may be a standby: wake the active one too
+
+    def screen_count(self):
+        return self.fleet.screens(len(self.screens))
+
+    def health(self, detail=False):
+        """``/healthz`` (and, with ``detail``, the console): the watcher's link, and whether
+        Redis answers when there is one."""
+        if self.role == "web":
+            return self.watcher.health(detail)
+        health = self.watcher.link.status(detail=detail)
+        if self.fleet.shared:
+            health["message_queue_ok"] = self.fleet.healthy()
+            if health["status"] == "ok" and not health["message_queue_ok"]:
+                health.update(status="degraded", reason=MESSAGE_QUEUE_DOWN)
+            if detail:
+                health.update(message_queue=self.fleet.shown_url,
+                              message_queue_error=self.fleet.error)
+        return health
 
 
 def build_id():
@@ -50,13 +100,19 @@ def build_id():
     return digest.hexdigest()[:12]
 
 
-def create_app(config=None):
+def create_app(config=None, role="all"):
     """Build the app. Nothing connects to storage or starts here; ``serve`` starts the watcher.
 
     ``config`` is a mapping of settings (e.g. ``{"QUEUE": "test-1"}``) applied over every other
-    layer; ``ConfigError`` names any setting that is unknown or invalid.
+    layer; ``ConfigError`` names any setting that is unknown or invalid. ``role`` "web" serves
+    pages and sockets without consuming the queue (it needs MESSAGE_QUEUE).
     """
     settings = settings_module.load(config)
+    if role not in ROLES:
+        raise ConfigError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if role == "web" and not settings["MESSAGE_QUEUE"].strip():
+        raise ConfigError("the web role needs setting MESSAGE_QUEUE (PILLOW_MESSAGE_QUEUE, e.g. "
+                          "redis://127.0.0.1:6379/0): its screens get the watcher's pushes there")
     app = Flask(__name__, root_path=str(ASSETS), static_folder="static",
                 template_folder="templates")
     app.config.update(settings)
@@ -78,9 +134,18 @@ def create_app(config=None):
 
     from .web import api, events, operator, security, views
 
-    push = events.init_app(app)
-    watcher = Watcher(storage, store, settings, push)
-    app.extensions["pillow"] = Pillow(catalog, storage, store, watcher, push)
+    fleet = Fleet.from_settings(settings)
+    push, push_here = events.init_app(app, fleet)
+    if role == "web":
+        watcher = RemoteWatcher(storage, store, settings, fleet, push_here)
+    else:
+        def watcher_push(event, data):
+            # A standby follows the snapshot that the active watcher pushed already: pushing it
+            # to every worker's screens again could put an older state back on them.
+            (push if watcher.role == "active" else push_here)(event, data)
+
+        watcher = Watcher(storage, store, settings, watcher_push if fleet.shared else push)
+    app.extensions["pillow"] = Pillow(catalog, storage, store, watcher, push, fleet, role)
     security.init_app(app)
     views.init_app(app)
     api.init_app(app)

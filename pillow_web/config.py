@@ -82,13 +82,15 @@ SETTINGS = {
     "HOST": Setting(str, "127.0.0.1", "Address `pillow-web serve` listens on."),
     "PORT": Setting(int, 5000, "Port `pillow-web serve` listens on."),
     "DEMO": Setting(bool, False, "Demo mode: a random secret key per run is acceptable."),
+    "MESSAGE_QUEUE": Setting(str, "", "Redis URL the processes share; empty: one, no Redis."),
     "BUILD_ID": Setting(
         str, "", "Build id (default: a hash of code and assets); screens reload on a new one."
     ),
 }
 
 # Environment names owned by CLI options (click's envvar fallbacks), not by the app's settings.
-CLI_ENV_PREFIXES = ("PILLOW_POST_", "PILLOW_AZURITE_", "PILLOW_POISON_", "PILLOW_LOG_LEVEL")
+CLI_ENV_PREFIXES = ("PILLOW_POST_", "PILLOW_AZURITE_", "PILLOW_POISON_", "PILLOW_LOG_LEVEL",
+                    "PILLOW_ROLE")
 FILE_ENV = "PILLOW_CONFIG"
 # Azure's rule for queue and container names; 56 leaves room for the "-poison" suffix.
 AZURE_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,54}[a-z0-9]$")
@@ -218,3 +220,5 @@ def _check(values):
         raise ConfigError("setting HEADER_TIMEOUT must be between 1 and 300 seconds")
     if not 0 < values["PORT"] < 65536:
         raise ConfigError(f"setting PORT must be a TCP port, not {values['PORT']}")
+    from .message_queue import check_message_queue  # here: it raises this module's ConfigError
+    check_message_queue(values["MESSAGE_QUEUE"].strip())

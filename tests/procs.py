@@ -30,10 +30,11 @@ class Dashboard:
     """One ``pillow-web serve`` subprocess in its own process group, configured by environment.
 
     ``env`` holds ``PILLOW_*`` settings (on top of a clean environment: nothing leaks in from the
-    developer's shell); its output goes to ``log`` so a failing test can show it.
+    developer's shell); its output goes to ``log`` so a failing test can show it. ``command``
+    runs another command with the same options instead (e.g. ``("watch",)``).
     """
 
-    def __init__(self, connection_string, log, queue=None, **settings):
+    def __init__(self, connection_string, log, queue=None, command=("serve",), **settings):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.queue = queue or f"d-{uuid.uuid4().hex[:12]}"
@@ -44,6 +45,7 @@ class Dashboard:
                         PILLOW_SECRET_KEY="test-secret-" + "k" * 32, PYTHONUNBUFFERED="1")
         self.env.update({f"PILLOW_{key}": str(value) for key, value in settings.items()})
         self.process = None
+        self.command = tuple(command)
         self.http = requests.Session()
         if settings.get("TLS_CERT"):  # HTTPS, trusting the test's self-signed certificate
             self.url = f"https://127.0.0.1:{self.port}"
@@ -54,7 +56,7 @@ class Dashboard:
         """Start ``serve`` (again, on the same port and queue, with ``settings`` added); with
         ``ready``, return once ``/healthz`` says 200 (first poll done)."""
         self.env.update({f"PILLOW_{key}": str(value) for key, value in settings.items()})
-        command = [str(PYTHON), "-m", "pillow_web", "serve", "--port", str(self.port)]
+        command = [str(PYTHON), "-m", "pillow_web", *self.command, "--port", str(self.port)]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)

@@ -1,5 +1,9 @@
-"""docker-compose.yml: a demo a person with Docker can use, checked offline against the spec,
-against the app's settings and CLI, and by running its web command as written."""
+"""docker-compose.yml (one process) and docker-compose.scale.yml (several, behind nginx): what a
+person with Docker runs, checked offline against the spec, against the app's settings and CLI,
+against deploy/nginx.conf, and by running the one-process web command as written.
+
+(No Docker engine runs here. The scale-out topology itself runs on loopback in
+tests/test_topology.py, from this file's own commands and settings.)"""
 
 import json
 import os
@@ -23,18 +27,46 @@ from pillow_web.domain.catalog import Catalog
 from pillow_web.storage import azurite as azurite_module
 from pillow_web.storage.azurite import free_port
 
+from .nginx import TEMPLATE
 from .test_deploy import dockerfile_instruction, real_command
 from .util import wait_for
 
 COMPOSE = ROOT / "docker-compose.yml"
-# The command the README and the compose file give for posting a state.
-DOCUMENTED_POST = re.compile(r"docker compose exec (\S+) (pillow-web post [^`\n]+?)\s*(?:`|$)",
-                             re.M)
+SCALE = ROOT / "docker-compose.scale.yml"
+COMPOSE_FILES = [COMPOSE, SCALE]
+# The command the README and the compose files give for posting a state.
+DOCUMENTED_POST = re.compile(r"docker compose (?:-f (\S+) )?exec (\S+) "
+                             r"(pillow-web post [^`\n]+?)\s*(?:`|$)", re.M)
+
+
+def load(path):
+    return YAML(typ="safe").load(path.read_text())
 
 
 @pytest.fixture(scope="module")
 def compose():
-    return YAML(typ="safe").load(COMPOSE.read_text())
+    return load(COMPOSE)
+
+
+@pytest.fixture(scope="module")
+def scale():
+    return load(SCALE)
+
+
+def app_commands(compose):
+    """``{service: argv}`` of every service that runs ``pillow-web``: its ``command`` list, or the
+    line its ``sh -c`` script ends with (``exec pillow-web …``)."""
+    commands = {}
+    for name, service in compose["services"].items():
+        command = service.get("command") or []
+        if command[:1] == ["pillow-web"]:
+            commands[name] = command
+        elif command[:2] == ["sh", "-c"]:
+            found = re.findall(r"^\s*exec (pillow-web .+)$", command[2].replace("$$", "$"), re.M)
+            if found:
+                [line] = found
+                commands[name] = shlex.split(line)
+    return commands
 
 
 def web_script(compose):
@@ -44,9 +76,10 @@ def web_script(compose):
     return command[2].replace("$$", "$")
 
 
-def test_compose_file_matches_the_compose_spec():
+@pytest.mark.parametrize("path", COMPOSE_FILES, ids=lambda path: path.name)
+def test_compose_file_matches_the_compose_spec(path):
     checker = shutil.which("check-jsonschema", path=str(ROOT / ".venv" / "bin"))
-    result = subprocess.run([checker, "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+    result = subprocess.run([checker, "--builtin-schema", "vendor.compose-spec", str(path)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -54,25 +87,37 @@ def test_compose_file_matches_the_compose_spec():
 @pytest.mark.skipif(subprocess.run(["docker", "compose", "version"], capture_output=True)
                     .returncode != 0 if shutil.which("docker") else True,
                     reason="no `docker compose` client on this machine")
-def test_docker_compose_config_accepts_the_file_with_no_variable_set():
-    result = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"],
+@pytest.mark.parametrize("path", COMPOSE_FILES, ids=lambda path: path.name)
+def test_docker_compose_config_accepts_the_file_with_no_variable_set(path):
+    result = subprocess.run(["docker", "compose", "-f", str(path), "config", "--quiet"],
                             env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
-def test_compose_needs_no_variable_for_exec_or_down():
+@pytest.mark.parametrize("path", COMPOSE_FILES, ids=lambda path: path.name)
+def test_compose_needs_no_variable_for_exec_or_down(path):
     """``${VAR:?}`` fails every compose command (``exec``, ``down``) while VAR is unset."""
-    assert not re.search(r"\$\{[A-Z_]+:?\?", COMPOSE.read_text())
+    assert not re.search(r"\$\{[A-Z_]+:?\?", path.read_text())
 
 
-def test_compose_sets_only_settings_the_app_reads(compose):
-    environment = compose["services"]["web"]["environment"]
-    names = [key[len("PILLOW_"):] for key in environment]
-    assert names and all(name in config.SETTINGS for name in names), names
-    values = {name: str(value) for name, value in environment.items() if "${" not in str(value)}
-    loaded = config.load(environ=values)
-    assert "QueueEndpoint=http://azurite:10001" in loaded["CONNECTION_STRING"]
-    assert loaded["HOST"] == "0.0.0.0"
+@pytest.mark.parametrize("path", COMPOSE_FILES, ids=lambda path: path.name)
+def test_compose_sets_only_settings_the_app_reads(path):
+    """Every ``PILLOW_*`` a service sets is a setting (or a CLI option's variable) and its value
+    passes the app's checks; the app's services reach Azurite by its service name."""
+    compose = load(path)
+    for name, service in compose["services"].items():
+        environment = {key: value for key, value in service.get("environment", {}).items()
+                       if key.startswith("PILLOW_")}
+        unknown = [key for key in environment if key.removeprefix("PILLOW_") not in
+                   config.SETTINGS and not key.startswith(config.CLI_ENV_PREFIXES)]
+        assert unknown == [], f"{path.name} {name}: {unknown}"
+    for name in app_commands(compose):
+        environment = compose["services"][name]["environment"]
+        values = {key: str(value) for key, value in environment.items()
+                  if "${" not in str(value)}
+        loaded = config.load(environ=values)  # ConfigError for a bad value
+        assert "QueueEndpoint=http://azurite:10001" in loaded["CONNECTION_STRING"], name
+        assert loaded["HOST"] == "0.0.0.0", name
 
 
 def test_compose_publishes_the_dashboard_to_the_network_and_azurite_to_this_machine(compose):
@@ -87,22 +132,73 @@ def test_compose_publishes_the_dashboard_to_the_network_and_azurite_to_this_mach
 
 
 def test_compose_and_dockerfile_run_real_cli_commands(compose):
-    [exec_line] = re.findall(r"^\s*exec (pillow-web .+)$", web_script(compose), re.M)
     [dockerfile_cmd] = dockerfile_instruction("CMD")
-    for argv in (shlex.split(exec_line), json.loads(dockerfile_cmd)):
+    for argv in (app_commands(compose)["web"], json.loads(dockerfile_cmd)):
         assert real_command(argv).name == "serve"
 
 
-def test_the_documented_way_to_post_a_state_is_a_real_command_of_the_image(compose):
-    for where in (ROOT / "README.md", COMPOSE):
+# Which command each service of the scale-out topology runs (README: "Several processes").
+SCALE_ROLES = {"watcher1": ["pillow-web", "watch"], "watcher2": ["pillow-web", "watch"],
+               "web1": ["pillow-web", "serve", "--role", "web"],
+               "web2": ["pillow-web", "serve", "--role", "web"]}
+
+
+def test_the_scale_topology_runs_two_watchers_and_two_web_workers(scale):
+    assert app_commands(scale) == SCALE_ROLES
+    for name, argv in SCALE_ROLES.items():
+        real_command(argv)  # fails until the CLI has the command and its options
+        service = scale["services"][name]
+        assert "build" in service and "ports" not in service, f"{name} is published"
+    # All of them on one queue and one Redis; nginx is the only way in.
+    environments = [scale["services"][name]["environment"] for name in SCALE_ROLES]
+    for key in ("PILLOW_CONNECTION_STRING", "PILLOW_QUEUE", "PILLOW_MESSAGE_QUEUE"):
+        assert len({environment[key] for environment in environments}) == 1, key
+    redis_url = environments[0]["PILLOW_MESSAGE_QUEUE"]
+    assert re.fullmatch(r"redis://redis:6379/\d+", redis_url)
+    assert re.fullmatch(r"redis:\d+(\.\d+)+-alpine", scale["services"]["redis"]["image"])
+    # Behind nginx (one proxy) the web workers believe its X-Forwarded-*; the watchers serve
+    # only health checks to no proxy.
+    trusted = {name: scale["services"][name]["environment"].get("PILLOW_TRUSTED_PROXIES")
+               for name in SCALE_ROLES}
+    assert trusted == {"watcher1": None, "watcher2": None, "web1": "1", "web2": "1"}
+    # The keys every worker takes are made before any of them starts.
+    for name in SCALE_ROLES:
+        assert scale["services"][name]["depends_on"]["keys"] == {
+            "condition": "service_completed_successfully"}
+
+
+def test_the_scale_topology_puts_deploy_nginx_conf_in_front_of_the_web_workers(scale):
+    nginx = scale["services"]["nginx"]
+    assert re.fullmatch(r"nginx:\d+\.\d+(\.\d+)?-alpine", nginx["image"])
+    [mount] = nginx["volumes"]
+    source, target, mode = mount.split(":")
+    assert (SCALE.parent / source).resolve() == TEMPLATE  # the same file the tests use
+    assert (target, mode) == ("/etc/nginx/templates/default.conf.template", "ro")
+    # The image's entrypoint fills in the template's placeholders from these.
+    placeholders = set(re.findall(r"\$\{([A-Z_]+)\}", TEMPLATE.read_text()))
+    assert set(nginx["environment"]) == placeholders
+    webs = [name for name, argv in app_commands(scale).items() if "--role" in argv]
+    upstreams = " ".join(f"server {name}:{scale['services'][name]['environment']['PILLOW_PORT']};"
+                         for name in webs)
+    assert nginx["environment"]["NGINX_UPSTREAMS"] == upstreams and len(webs) == 2
+    [published] = nginx["ports"]
+    assert re.fullmatch(rf"\d+:{nginx['environment']['NGINX_LISTEN']}", published)  # everywhere
+    assert set(nginx["depends_on"]) == set(webs)
+
+
+def test_the_documented_way_to_post_a_state_is_a_real_command_of_the_image():
+    files = {}
+    for where in (ROOT / "README.md", *COMPOSE_FILES):
         found = DOCUMENTED_POST.findall(where.read_text())
-        assert found, f"{where.name} documents no `docker compose exec web pillow-web post …`"
-        for service, command in found:
+        assert found, f"{where.name} documents no `docker compose exec … pillow-web post …`"
+        for file, service, command in found:
+            files[file] = compose = load(ROOT / (file or COMPOSE.name))
             assert service in compose["services"] and "build" in compose["services"][service]
             argv = shlex.split(command)
             assert real_command(argv).name == "post"
             catalog = Catalog.from_settings(config.load(environ={}))
             assert argv[2] in catalog, f"{argv[2]} is not a state of the default catalog"
+    assert set(files) == {"", SCALE.name}  # both files' ways are documented
     # `pillow-web` on the image's PATH is the wheel's console script.
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts == {"pillow-web": "pillow_web.__main__:main"}
@@ -151,9 +247,10 @@ def test_the_compose_web_command_makes_keys_and_prints_a_token_that_signs_in(
         web.wait(timeout=15)
 
 
-def test_compose_pins_the_same_azurite_as_package_json(compose):
+def test_compose_pins_the_same_azurite_as_package_json(compose, scale):
     pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]["azurite"]
     assert compose["services"]["azurite"]["image"].endswith(f":{pinned}")
+    assert scale["services"]["azurite"] == compose["services"]["azurite"]
     # ... and so does the message an installed pillow-web (no node_modules) gives for --demo.
     assert azurite_module.VERSION == pinned
     assert azurite_module.IMAGE == compose["services"]["azurite"]["image"]

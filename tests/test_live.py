@@ -101,9 +101,7 @@ def test_a_message_delivered_too_often_is_poisoned(live_app, storage):
     storage.send(compose("HUGGING"))
     for _ in range(5):  # five deliveries that never got applied
         wait_for(lambda: storage.receive(visibility_timeout=1), message="a redelivery")
-    watcher._stopping.clear()
-    watcher._greenlet = None
-    watcher.start()
+    watcher.start()  # again, under a new lease
     records = wait_for(lambda: poison_records(storage), message="the poisoned message")
     assert "delivered 6 times without being applied" in records[0]["reason"]
     assert live_app.extensions["pillow"].store.current.state == "NOTCONNECTED"

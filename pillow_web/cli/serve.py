@@ -19,8 +19,13 @@ from .root import cli, friendly_errors
 @click.option("--demo", is_flag=True, envvar="PILLOW_DEMO",
               help="Also run an in-memory Azurite on the default ports; random secret key "
                    "(env PILLOW_DEMO).")
+@click.option("--role", type=click.Choice(["all", "web", "watcher"]), default="all",
+              envvar="PILLOW_ROLE", show_default=True,
+              help="all: pages, sockets and the watcher in one process; web: pages and sockets "
+                   "only (needs PILLOW_MESSAGE_QUEUE); watcher: consume the queue, serve only "
+                   "health (env PILLOW_ROLE).")
 @friendly_errors
-def serve(host, port, demo):
+def serve(host, port, demo, role):
     """Serve the kiosk page and push every state change; Ctrl-C or SIGTERM stops cleanly."""
     from ..web.server import ListenError, run
 
@@ -39,7 +44,12 @@ def serve(host, port, demo):
         click.echo("starting an in-memory Azurite on 127.0.0.1:10000-10002 ...", err=True)
         azurite.start()
     try:
-        run(overrides)
+        if role == "watcher":
+            from ..watch.process import run_watcher  # imported only for this role
+
+            run_watcher(overrides)
+        else:
+            run(overrides, role)
     except ListenError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -16,19 +16,35 @@ the next one:
 import logging
 from time import monotonic
 
-from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
+import gevent
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceResponseTimeoutError,
+)
 from azure.storage.blob import BlobLeaseClient
 
-from .account import describe
+from .account import describe, error_code
 
 log = logging.getLogger(__name__)
 
 DURATION = 15  # seconds, Azure's shortest lease: a SIGKILLed holder is replaced soonest
 MARGIN = 3  # seconds before the end of the period at which a holder that could not renew stops
 RENEW_EVERY = 4  # seconds: two renewals may fail (or hang) before the margin is reached
+# A lease call that hangs is given up and tried again (after ``retry``), rather than waited out
+# for the SDK's timeouts and retries (~30 s), so that a hung renewal is retried within the period.
+CALL_TIMEOUT = 2.5
 TAKEN = {"LeaseAlreadyPresent"}
 LOST = {"LeaseIdMismatchWithLeaseOperation", "LeaseNotPresentWithLeaseOperation", "LeaseLost",
         "LeaseIdMismatchWithBlobOperation", "LeaseNotPresentWithBlobOperation"}
+
+
+def refused_for_the_lease(exc):
+    """Whether a write was refused because the lease is not (or no longer) the caller's."""
+    code = error_code(exc) or ""
+    return code in LOST or (getattr(exc, "status_code", None) == 412 and code.startswith("Lease"))
 
 
 class Lease:
@@ -39,6 +55,8 @@ class Lease:
         self.duration, self.margin = duration, margin
         self._client = BlobLeaseClient(blob)  # a random lease id, proposed on every acquire
         self._until = 0.0
+        self.why = None  # why the lease is not held (one line for the log), once it was tried
+        self._failing = False  # a call failed since the last success: said once, not per retry
 
     @property
     def id(self):
@@ -51,17 +69,26 @@ class Lease:
     def acquire(self):
         """Try once to take the lease; True if it is ours now (also if it already was)."""
         try:
-            self.blob.upload_blob(b"", overwrite=False)  # a lease needs a blob to hold
+            return self._acquire_once()
+        except ResourceNotFoundError:
+            pass  # no blob yet (a queue never consumed): a lease needs a blob to hold
+        try:
+            self.blob.upload_blob(b"", overwrite=False)
         except ResourceExistsError:
             pass
+        return self._acquire_once()
+
+    def _acquire_once(self):
         sent = monotonic()
         try:
             self._client.acquire(lease_duration=self.duration)
         except HttpResponseError as exc:
             if exc.error_code in TAKEN:
+                self.why = "another process holds the lease"
                 return False
             raise
         self._until = sent + self.duration - self.margin
+        self.why = None
         return True
 
     def renew(self):
@@ -72,16 +99,24 @@ class Lease:
         except HttpResponseError as exc:
             if exc.error_code in LOST or exc.status_code == 409:
                 self._until = 0.0
+                self.why = "the lease was taken by another process"
                 return False
             raise
         self._until = sent + self.duration - self.margin
+        self.why = None
         return True
+
+    def forfeit(self, why):
+        """Count the lease as lost now: Azure refused a write under it (it is someone else's)."""
+        self._until = 0.0
+        self.why = why
 
     def release(self):
         """Give the lease up at once so a standby takes over without waiting for it to expire."""
         if not self.held():
             return
         self._until = 0.0
+        self.why = "the lease was released"
         try:
             self._client.release()
         except AzureError as exc:  # it expires by itself within the period
@@ -91,22 +126,37 @@ class Lease:
     def keep(self, stopping, retry=1.0, changed=None):
         """Hold the lease until ``stopping`` is set: renew while held, else try to take it.
 
-        ``changed(held)`` is called whenever holding starts or ends. Runs in its own greenlet.
+        ``changed(held)`` is called after the first try and whenever holding starts or ends.
+        Runs in its own greenlet.
         """
-        was = False
+        was = None
         while not stopping.is_set():
+            renewing = self.held()
             try:
-                now_held = self.renew() if self.held() else self.acquire()
+                with gevent.Timeout(CALL_TIMEOUT, ServiceResponseTimeoutError(
+                        f"no answer within {CALL_TIMEOUT:g} s")):
+                    now_held = self.renew() if renewing else self.acquire()
             except AzureError as exc:
-                log.info("lease on %s: %s", self.blob.blob_name, describe(exc))
+                self._failed(exc, renewing)
                 now_held = self.held()  # a failed renewal keeps what time is left, no more
+            else:
+                self._failing = False
             if now_held != was and changed is not None:
                 changed(now_held)
             was = now_held
-            # Wake a little before the margin would end it, even if a renewal is slow.
-            wait = RENEW_EVERY if now_held else retry
+            # Wake a little before the margin would end it, even if a renewal is slow; after a
+            # failed renewal try again soon, not RENEW_EVERY later.
+            wait = RENEW_EVERY if now_held and not self._failing else retry
             if now_held:
                 wait = max(0.1, min(wait, self._until - monotonic() - 0.5))
             stopping.wait(wait)
         if was and changed is not None:
             changed(False)
+
+    def _failed(self, exc, renewing):
+        line = describe(exc)
+        self.why = f"the lease could not be {'renewed' if renewing else 'taken'}: {line}"
+        # Said once per outage: the watcher's link reports the outage itself.
+        log.log(logging.DEBUG if self._failing else logging.INFO, "lease on %s: %s",
+                self.blob.blob_name, line)
+        self._failing = True

@@ -51,7 +51,7 @@ def public_reason(error):
 
 
 class Link:
-    """Health of the watcher's link to the queue, announced to screens whenever it flips.
+    """Health of the watcher's link to storage, announced to screens whenever it flips.
 
     Healthy means the last poll worked and was recent. A poll that fails flips it at once; a
     storage call that hangs in the middle of a batch reports nothing, so a small monitor greenlet
@@ -66,6 +66,9 @@ class Link:
         self.queue_name = queue_name
         self.emit = emit
         self.ok = None  # None until the first poll: neither live nor known to be down
+        # "active" while this process holds the lease and consumes the queue, else "standby"
+        # (it follows the snapshot; its reads count as polls: a standby is healthy, not down).
+        self.role = "standby"
         self.last_poll = self.last_ok = self.since = self.last_error = None
         self._last_ok_clock = None
         self._started = None  # monotonic time the monitor started: the first poll's window opens
@@ -133,6 +136,7 @@ class Link:
             "last_poll": self.last_poll and isotime(self.last_poll),
             "last_ok": self.last_ok and isotime(self.last_ok),
             "reason": None if healthy or starting else public_reason(self.last_error),
+            "role": self.role,
         }
         if detail:
             status["last_error"] = self.last_error

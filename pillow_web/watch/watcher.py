@@ -1,30 +1,29 @@
-"""The watcher: one greenlet that drains the queue into the current state and pushes changes.
+"""The watcher: the one greenlet that keeps the current state and pushes its changes to screens.
 
-Each batch is handled as: parse, poison what cannot be used, apply the rest in the queue's order
-(see ``ordering``), push the new state, save the snapshot, and only then delete. A crash at any
-point loses nothing: whatever was not deleted comes back after the visibility timeout.
+Only the process that holds the lease on the queue's snapshot blob (``storage.lease``) consumes
+the queue (``consumer``); every other one stands by: it follows the snapshot with conditional
+reads (``follower``), so its own screens stay current, and takes over once the lease is free.
+A clean stop finishes the batch in hand, saves, and releases the lease at once.
 """
 
 import logging
-import random
-from datetime import UTC, datetime
 from time import monotonic
 
 import gevent
-from azure.core.exceptions import AzureError, ServiceResponseTimeoutError
+from azure.core.exceptions import AzureError
 from gevent.event import Event
 
-from ..domain.messages import Rejected, parse
-from ..storage.account import BATCH, describe
+from ..storage.account import describe
+from ..storage.lease import Lease
+from .consumer import Consumer, LeaseLost
+from .follower import SnapshotFollower
 from .link import Link
 
 log = logging.getLogger(__name__)
 
 RESTART_DELAY = 1.0
-# A receive of at most 32 small messages: a queue that takes longer is down for screens. With the
-# SDK's own timeouts and retries a hung endpoint (connections accepted, never answered) kept
-# /healthz at 200 for 5 s and screens "live" for ~40 s.
-RECEIVE_TIMEOUT = 1.5
+LEASE_RETRY = 1.0  # seconds between a standby's tries: it takes over this soon after a release
+DELETES_GRACE = 5.0  # seconds a holder that lost the lease waits for deletes of a saved batch
 
 
 class Watcher:
@@ -32,52 +31,69 @@ class Watcher:
         self.storage = storage
         self.store = store
         self.emit = emit
-        self.poll_min = settings["POLL_MIN"]
         self.poll_max = settings["POLL_MAX"]
-        self.visibility_timeout = settings["VISIBILITY_TIMEOUT"]
-        self.max_dequeue = settings["MAX_DEQUEUE"]
         self.link = Link(self.poll_max, storage.queue_name, emit)
+        self.consumer = Consumer(storage, store, settings, self.link, self._publish)
+        self.follower = SnapshotFollower(storage, store, self._publish)
         self._shown = store.shown()  # what screens got on connect; push only on a change
         # Set once the snapshot is read: until then nothing may show the store's state as real.
         self.loaded = Event()
-        self._wake = Event()
-        self._stopping = Event()
-        self._greenlet = None
-        self._deleting = None  # a full batch's deletes, running while the next batch is received
+        self.lease = None  # a new one (a new lease id) for every start
+        self._wake, self._stopping = Event(), Event()
+        self._greenlet = self._keeper = self._logged_role = None
+
+    @property
+    def role(self):
+        """"active" while this process consumes the queue, else "standby"."""
+        return self.link.role
 
     def start(self):
-        """Start the one watcher greenlet; it restarts its loop itself if that ever crashes."""
+        """Start the watcher greenlet (after a stop, under a new lease); it outlives crashes."""
         if self._greenlet is None:
+            self._stopping, self._keeping, self._decided = Event(), Event(), Event()
+            self.lease = self.consumer.lease = Lease(self.storage.snapshot_blob)
+            self._logged_role = None
             self._greenlet = gevent.spawn(self._supervise)
             self.link.start_monitor(self._stopping)
         return self._greenlet
 
     def stop(self, timeout=5.0):
-        """Let the batch in hand finish, save the snapshot and end the loop, within ``timeout``."""
+        """Finish the batch in hand, save the snapshot, release the lease; within ``timeout``."""
         deadline = monotonic() + timeout
         self._stopping.set()
         self._wake.set()
         if self._greenlet is not None:
             self._greenlet.join(timeout)
-            if self._deleting is not None:
-                self._deleting.join(max(0.0, deadline - monotonic()))
+            self.consumer.finish_deletes(max(0.0, deadline - monotonic()))
             # Stuck in a hung request: what it had not deleted comes back after the timeout.
             self._greenlet.kill(block=False)
-        if self.store.dirty:
+            self._greenlet = None
+        held = self.lease is not None and self.lease.held()
+        if self.store.dirty and held:
             # Whatever the save misses is not lost: those messages were not deleted either.
-            # A gevent.Timeout of its own: an AzureError raised inside the SDK would be retried.
-            left = max(0.2, deadline - monotonic())
-            timer = gevent.Timeout(left)
-            try:
-                with timer:
-                    self.storage.save_snapshot(self.store.snapshot())
-                self.store.dirty = False
-            except gevent.Timeout as exc:
-                if exc is not timer:
-                    raise
-                log.error("could not save the snapshot on stop: no answer within %.1f s", left)
-            except AzureError as exc:
-                log.error("could not save the snapshot on stop: %s", describe(exc))
+            self._within(deadline, "save the snapshot", self.consumer.save)
+        if self._keeper is not None:
+            self._keeping.set()
+            self._keeper.kill(block=False)  # it may be in a hung renewal
+            self._keeper = None
+            if held:
+                self._within(deadline, "release the lease", self.lease.release)
+        self.link.role = "standby"
+
+    def _within(self, deadline, what, call):
+        """Run ``call`` with what is left of a stop's time (at least 0.2 s). A gevent.Timeout
+        of its own: an AzureError raised inside the SDK would be retried."""
+        left = max(0.2, deadline - monotonic())
+        timer = gevent.Timeout(left)
+        try:
+            with timer:
+                call()
+        except gevent.Timeout as exc:
+            if exc is not timer:
+                raise
+            log.error("could not %s on stop: no answer within %.1f s", what, left)
+        except AzureError as exc:
+            log.error("could not %s on stop: %s", what, describe(exc))
 
     def wake(self):
         """Poll now instead of after the current back-off (a post just arrived)."""
@@ -93,119 +109,106 @@ class Watcher:
                 self._wait(RESTART_DELAY)
 
     def _run(self):
-        self._load()
-        delay = self.poll_min
+        self._prepare()
+        if self._keeper is None:
+            self._keeper = gevent.spawn(self.lease.keep, self._keeping, LEASE_RETRY,
+                                        self._lease_changed)
+        gevent.wait([self._decided, self._stopping], count=1)  # its first try, to log the role
+        reason = None
         while not self._stopping.is_set():
-            try:
-                handled = self.poll_once()
-            except AzureError as exc:
-                self.link.polled(describe(exc))
-                handled, delay = 0, self.poll_max
+            if self.lease.held():
+                self._announce("active")
+                reason = self._consume()
             else:
-                delay = self.poll_min if handled else min(self.poll_max, delay * 2)
-            if handled >= BATCH:
-                continue  # a full batch: more are likely waiting (a backlog), so poll at once
-            # A little jitter keeps several dashboards on one queue from polling in lockstep.
-            self._wait(delay * random.uniform(0.95, 1.0) if not handled else delay)
+                self._announce("standby", reason or self.lease.why or "the lease is not ours")
+                self._stand_by()
+                reason = None
 
-    def _load(self):
-        """Create what is missing and restore the snapshot; retry until storage answers."""
+    def _prepare(self):
+        """Create what is missing (a lease needs the container); retry until storage answers."""
         while not self._stopping.is_set():
             try:
                 self.storage.ensure()
-                snapshot = self.storage.load_snapshot()
+                return
+            except AzureError as exc:
+                self.link.polled(describe(exc))
+                self._wait(self.poll_max)
+
+    def _lease_changed(self, held):
+        self._decided.set()
+        self._wake.set()  # a standby takes over, a holder stops, without waiting out a poll
+
+    def _announce(self, role, reason=None):
+        """One log line per change of role."""
+        self.link.role = role
+        if role == self._logged_role:
+            return
+        queue = self.storage.queue_name
+        if role == "active":
+            log.info("active: this process holds the lease and consumes queue %s", queue)
+        elif self._logged_role == "active":
+            log.warning("standing by: lost the lease %s; following the snapshot of queue %s",
+                        reason, queue)
+        else:
+            log.info("standing by: %s; following the snapshot of queue %s", reason, queue)
+        self._logged_role = role
+
+    def _stand_by(self):
+        """Follow the snapshot while another process holds the lease."""
+        self.follower.forget()  # read it whole: the store may hold what this process applied
+        while not self._stopping.is_set() and not self.lease.held():
+            try:
+                self.follower.refresh()
+            except AzureError as exc:
+                self.link.polled(describe(exc))
+            else:
+                self.link.polled()
+                self._mark_loaded()
+            self._wait(self.poll_max)
+
+    def _consume(self):
+        """Consume while the lease is ours; return why it stopped (None when stopping)."""
+        try:
+            if self._take_over():
+                self.consumer.consume(self._stopping, self._wait)
+        except LeaseLost as exc:
+            return str(exc)
+        finally:
+            if not self._stopping.is_set():  # (a stop waits for them itself)
+                self.consumer.finish_deletes(DELETES_GRACE)
+        return None
+
+    def _take_over(self):
+        """Read the snapshot whole before the first receive: the last holder wrote it last."""
+        self.follower.forget()
+        while not self._stopping.is_set():
+            if not self.lease.held():
+                raise LeaseLost(f"while reading the snapshot ({self.lease.why or 'it ran out'})")
+            try:
+                self.follower.refresh()
             except AzureError as exc:
                 self.link.polled(describe(exc))
                 self._wait(self.poll_max)
                 continue
-            try:
-                self.store.restore(snapshot)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                log.error("ignoring an unreadable snapshot: %s", exc)
-            if not self.loaded.is_set():
-                self._shown = None  # screens that connected while starting got no state: push it
-                self.loaded.set()
+            self.consumer.remember()
+            self._mark_loaded()
+            return True
+        return False
+
+    def _mark_loaded(self):
+        if not self.loaded.is_set():
+            self._shown = None  # screens that connected while starting got no state: push it
+            self.loaded.set()
             self._publish()
-            return
 
     def _wait(self, seconds):
         self._wake.wait(seconds)
         self._wake.clear()
 
-    def poll_once(self):
-        """Receive and handle one batch; return how many messages it held."""
-        batch = self._receive()
-        self._join_deletes()
-        self.link.polled()
-        if batch:
-            self._handle(batch)
-        return len(batch)
-
-    def _receive(self):
-        # Behind a backlog's deletes (still running, see _handle) a receive may queue up in
-        # Azurite; there the link monitor's staleness window is the guard instead.
-        timer = gevent.Timeout(RECEIVE_TIMEOUT if self._deleting is None else None)
-        try:
-            with timer:
-                return self.storage.receive(self.visibility_timeout)
-        except gevent.Timeout as exc:
-            if exc is not timer:
-                raise
-            raise ServiceResponseTimeoutError(
-                f"the queue did not answer within {RECEIVE_TIMEOUT:g} s") from None
-
-    def _handle(self, batch):
-        now = datetime.now(UTC)
-        usable = []
-        for message in batch:
-            if message.dequeue_count > self.max_dequeue:
-                reason = f"delivered {message.dequeue_count} times without being applied"
-                self.storage.to_poison(message, reason)
-                continue
-            try:
-                parsed = parse(message.content, self.store.catalog.names)
-            except Rejected as exc:
-                self.storage.to_poison(message, str(exc))
-                continue
-            usable.append((message, parsed))
-        # In the queue's order, not sorted: a bare name's insertion time has whole seconds only,
-        # so it has no place among times to the microsecond. apply() skips what is older than
-        # the current state at the precision both have; the later received wins the rest.
-        for message, parsed in usable:
-            stamp = parsed.stamp(message.inserted_on or now)  # its at, unless far ahead of that
-            if parsed.at and stamp.at != parsed.at and message.id not in self.store.applied_ids:
-                ahead = (parsed.at - stamp.at).total_seconds()
-                log.warning("message %s: at %s is %.0f s ahead of its insertion time; ordered "
-                            "by that", message.id, parsed.at.isoformat(), ahead)
-            self.store.apply(parsed, message.id, stamp, now)
-        self._publish()
-        if self.store.dirty:
-            self.storage.save_snapshot(self.store.snapshot())
-            self.store.dirty = False
-        done = [message for message, _ in usable]
-        if len(batch) >= BATCH:
-            # A backlog: delete this batch (its snapshot is saved) while the next one is received.
-            self._deleting = gevent.spawn(self._delete_quietly, done)
-        else:
-            self.storage.delete(done)
-
-    def _delete_quietly(self, messages):
-        """Delete in a greenlet of its own, returning the error for ``_join_deletes`` to raise."""
-        try:
-            self.storage.delete(messages)
-        except AzureError as exc:
-            return exc
-        return None
-
-    def _join_deletes(self):
-        """Wait for the previous full batch's deletes; an error there is this poll's error."""
-        deleting, self._deleting = self._deleting, None
-        error = deleting.get() if deleting is not None else None
-        if error is not None:
-            raise error
-
     def _publish(self):
         """Push the state if what a screen shows changed; a burst thus ends in one push."""
+        if not self.loaded.is_set():
+            return  # the first read pushes it (_mark_loaded)
         shown = self.store.shown()
         if shown != self._shown:
             self._shown = shown
@@ -213,7 +216,7 @@ class Watcher:
 
     @property
     def ok(self):
-        """Whether the last poll worked; None before the first one."""
+        """Whether the last poll (or, standing by, snapshot read) worked; None before one."""
         return self.link.ok
 
     def healthy(self):

@@ -5,7 +5,7 @@ import logging
 from datetime import UTC, datetime
 
 from flask import current_app, request
-from flask_socketio import SocketIO, emit
+from flask_socketio import SocketIO, emit, join_room
 
 from ..domain.state import isotime
 from . import socket_guard
@@ -15,8 +15,10 @@ log = logging.getLogger(__name__)
 socketio = SocketIO()
 
 
-def init_app(app):
-    """Bind Socket.IO to ``app``; return the function the watcher pushes events with."""
+def init_app(app, fleet):
+    """Bind Socket.IO to ``app`` (through ``fleet``'s message queue, if it has one); return
+    ``push(event, data)`` to every screen, of every process, and ``push_here(event, data)`` to
+    this process's own screens only (its room, not through the queue)."""
     origins = [origin.strip() for origin in app.config["CORS_ORIGINS"].split(",") if origin.strip()]
 
     def same_origin_or_listed(origin, environ):
@@ -35,6 +37,8 @@ def init_app(app):
         cors_allowed_origins=same_origin_or_listed if origins else None,
         # Screens send nothing but pings; a small buffer caps what one client can make us parse.
         max_http_buffer_size=4096,
+        # Given every time (None: in process): this SocketIO object serves each app in turn.
+        client_manager=fleet.client_manager(),
     )
     server = socketio.server  # this app's server, even if another app is created later (tests)
     socket_guard.guard(server, app.config["SCREENS_PER_ADDRESS"])
@@ -42,7 +46,12 @@ def init_app(app):
     def push(event, data):
         server.emit(event, data, namespace="/")
 
-    return push
+    def push_here(event, data):
+        # Only this process's screens are in its room, so the queue is not needed to reach them
+        # (and they are reached while Redis is away).
+        server.emit(event, data, to=fleet.room, namespace="/", ignore_queue=True)
+
+    return fleet.sender(push), push_here
 
 
 @socketio.on("connect")
@@ -55,10 +64,14 @@ def on_connect(auth=None):
     """
     pillow = current_app.extensions["pillow"]
     pillow.screens.add(request.sid)
-    emit("hello", {"build": current_app.config["BUILD_ID"], "now": isotime(datetime.now(UTC))})
+    join_room(pillow.fleet.room)
+    # To this one screen, here: not through the message queue (python-socketio's advice for a
+    # single addressee), so a connect never waits for Redis.
+    emit("hello", {"build": current_app.config["BUILD_ID"], "now": isotime(datetime.now(UTC))},
+         ignore_queue=True)
     if pillow.watcher.loaded.is_set():
-        emit("state", pillow.store.payload())
-    emit("status", pillow.watcher.status())
+        emit("state", pillow.store.payload(), ignore_queue=True)
+    emit("status", pillow.watcher.status(), ignore_queue=True)
 
 
 @socketio.on("disconnect")

@@ -57,14 +57,15 @@ def post_state(pillow, state, text=None, at=None):
                    f"sender's clock runs fast), so {name} is stamped with its time to replace it")
         content = compose(name, text, isotime(shown.at, "microseconds"))
     sent = pillow.storage.send(content)
-    pillow.watcher.wake()
+    pillow.wake_watcher()
     return Queued(sent.id, name, warning)
 
 
 def reload_screens(pillow):
-    """Ask every connected screen to reload its page; return how many were connected."""
+    """Ask every connected screen (of every web worker) to reload its page; return how many
+    were connected."""
     pillow.push("reload", {})
-    return len(pillow.screens)
+    return pillow.screen_count()
 
 
 def refusal(exc):

@@ -143,8 +143,8 @@ def console_data(pillow):
                     for entry in pillow.store.history_payload()],
         "queue_depth": pillow.storage.depth(),
         "poison_count": pillow.storage.poison_count(),
-        "watcher": pillow.watcher.link.status(detail=True),  # with the redacted error line
-        "screens": len(pillow.screens),
+        "watcher": pillow.health(detail=True),  # with the redacted error line
+        "screens": pillow.screen_count(),  # of every web worker
     }
 
 

@@ -153,9 +153,13 @@ def bind(host, port):
     return sock
 
 
-def run(overrides=None):
-    """Serve until SIGINT or SIGTERM, then stop in order: watcher first, sockets last."""
-    app = create_app(overrides)
+def run(overrides=None, role="all"):
+    """Serve until SIGINT or SIGTERM, then stop in order: watcher first, sockets last.
+
+    ``role`` "web" serves pages and sockets and follows the state that a watcher elsewhere
+    consumes (see ``web.remote``); "all" also runs the watcher.
+    """
+    app = create_app(overrides, role)
     pillow = app.extensions["pillow"]
     end_pings_with_their_session(app.extensions["socketio"].server.eio)
     context = tls.server_context(app.config)
@@ -175,21 +179,23 @@ def run(overrides=None):
     # The watcher reads the snapshot first (its _load); a request before that would get the
     # catalog's initial state as if it were the pillow's. Storage that does not answer within
     # the link's window does not keep the dashboard down: it answers "starting" until then.
-    pillow.watcher.start()
+    pillow.start()
     loaded = pillow.watcher.loaded
-    gevent.wait([loaded, stopping], timeout=pillow.watcher.link.window, count=1)
+    gevent.wait([loaded, stopping], timeout=pillow.window, count=1)
     sock.listen(server.backlog)
     server.start()
     host, port = server.address[:2]
-    log.info("pillow-web is serving on %s://%s/ (queue %s)", "https" if context else "http",
-             where(host, port), pillow.storage.queue_name)
+    shared = f", message queue {pillow.fleet.shown_url}" if pillow.fleet.shared else ""
+    log.info("pillow-web is serving on %s://%s/ (%s, queue %s%s)", "https" if context else "http",
+             where(host, port), "web worker" if role == "web" else "all-in-one",
+             pillow.storage.queue_name, shared)
     if not loaded.is_set() and not stopping.is_set():
         log.warning("snapshot not read within %g s: answering \"starting\" until it is",
-                    pillow.watcher.link.window)
+                    pillow.window)
     stopping.wait()
 
     log.info("stopping: finishing the message in hand")
-    pillow.watcher.stop(STOP_TIMEOUT)
+    pillow.stop(STOP_TIMEOUT)
     server.stop(timeout=1)
     pillow.storage.close()
     log.info("stopped")

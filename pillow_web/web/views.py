@@ -44,9 +44,11 @@ def api_state():
 @bp.get("/healthz")
 def healthz():
     """200 while the watcher reaches the queue, 503 otherwise: "starting" until the first poll
-    ends, then "degraded" with a generic ``reason`` (the detail is for the operator console)."""
-    status = _pillow().watcher.status()
-    return jsonify(status), 200 if status["queue_ok"] else 503
+    ends, then "degraded" with a generic ``reason`` (the detail is for the operator console).
+    With a message queue, also 503 while Redis does not answer; a web worker's also while no
+    watcher reports, or its snapshot reads fail (see ``RemoteWatcher.health``)."""
+    health = _pillow().health()
+    return jsonify(health), 200 if health["queue_ok"] and health["status"] != "degraded" else 503
 
 
 @bp.get("/livez")

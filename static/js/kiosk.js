@@ -11,6 +11,11 @@
   var updatedEl = document.getElementById("updated");
   var linkEl = document.getElementById("link");
   var linkTextEl = document.getElementById("link-text");
+  // Where the app is served: "/pillow" behind a proxy that serves it under that prefix, else "".
+  // The server's image paths are root-relative (as API clients get them); this page prefixes
+  // them, and its socket's path, with it. Only a plain path: never "//elsewhere" or a scheme.
+  var appRoot = document.body.dataset.root || "";
+  if (!/^(\/[A-Za-z0-9._~-]+)*$/.test(appRoot)) appRoot = "";
 
   // No state (null) while the server is starting: the page says so until a `state` event.
   var current = JSON.parse(root.dataset.state) || {};
@@ -34,7 +39,7 @@
   }
 
   function preload(urls) {
-    urls.filter(safeImage).forEach(function (url) { new Image().src = url; });
+    urls.filter(safeImage).forEach(function (url) { new Image().src = appRoot + url; });
   }
 
   function swapPicture(url) {
@@ -43,7 +48,7 @@
     if (!safeImage(url) || url === shownImage) return;
     var shown = root.querySelector(".picture.is-shown");
     var next = shown === pictures[0] ? pictures[1] : pictures[0];
-    next.src = url;
+    next.src = appRoot + url;
     // Swap only once the new picture is decoded, so the screen never flashes blank or broken.
     var ready = next.decode ? next.decode() : Promise.resolve();
     ready.then(function () {
@@ -151,7 +156,7 @@
     }, function () { wakeLock = null; /* not granted now; the next tick asks again */ });
   }
 
-  var socket = io({ reconnectionDelayMax: 5000 });
+  var socket = io({ path: appRoot + "/socket.io", reconnectionDelayMax: 5000 });
   socket.on("connect", function () {
     socketUp = everConnected = true;
     downSince = null;

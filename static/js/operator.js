@@ -5,6 +5,10 @@
 
   var root = document.getElementById("console");
   var notice = document.getElementById("notice");
+  // The app's path prefix behind a proxy ("/pillow"), else "" (as in kiosk.js): image paths in
+  // the data are root-relative; the forms and the data URL come with the prefix already.
+  var appRoot = document.body.dataset.root || "";
+  if (!/^(\/[A-Za-z0-9._~-]+)*$/.test(appRoot)) appRoot = "";
   var POLL_MS = 3000;
   var pollTimer = null;
   var polling = false;
@@ -50,7 +54,7 @@
     byId("screens").textContent = count(data.screens);
 
     var current = data.current || {};
-    if (safeImage(current.image)) byId("now-image").src = current.image;
+    if (safeImage(current.image)) byId("now-image").src = appRoot + current.image;
     byId("now-state").textContent = String(current.state || "");
     byId("now-text").textContent = String(current.text || "");
 

@@ -1,0 +1,72 @@
+"""Pushes through Redis: python-socketio's Redis manager, set to come back quickly after an
+outage, and the ``Sender`` that keeps every caller (a request, the watcher) from waiting for it.
+"""
+
+import logging
+from collections import OrderedDict
+
+import gevent
+import socketio
+from gevent.event import Event
+from redis.backoff import ConstantBackoff
+from redis.retry import Retry
+
+log = logging.getLogger(__name__)
+
+REDIS_TIMEOUT = 1.0  # seconds one Redis call may take before Redis counts as away (a hung one)
+# python-socketio's manager: while Redis is away redis-py reconnects every half second, so its
+# listener never falls into python-socketio's own back-off (1, 2, 4 … 60 s) and screens get
+# pushes again within a second of Redis's return (measured: 11 s after a 20 s outage without).
+# Its publishes would wait for Redis too: they are made only by a Sender, never by a request or
+# the watcher itself, and given up after PUBLISH_TIMEOUT.
+MANAGER_OPTIONS = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT}
+MANAGER_RECONNECT_EVERY = 0.5
+# Seconds a push may wait for Redis before the other processes are left to their snapshot
+# followers. A server's emit reaches this process's own screens first, without yielding, so only
+# the publish is cut; while Redis is away its screens get each change at most this late.
+PUBLISH_TIMEOUT = 1.0
+
+
+def redis_manager(url, channel, write_only=False):
+    """python-socketio's Redis manager on ``channel``: a server's, or (``write_only``) the
+    watcher role's, which only emits."""
+    options = {**MANAGER_OPTIONS, "retry": Retry(ConstantBackoff(MANAGER_RECONNECT_EVERY), -1)}
+    return socketio.RedisManager(url, channel=channel, write_only=write_only,
+                                 logger=log if write_only else None, redis_options=options)
+
+
+class Sender:
+    """Emits from a greenlet of its own, in order, so that no caller ever waits for Redis.
+
+    While Redis is away each emit waits for it up to PUBLISH_TIMEOUT; what is asked meanwhile is
+    coalesced to the latest of each event, so nothing piles up and screens jump to the newest.
+    """
+
+    def __init__(self, emit):
+        self._emit = emit
+        self._pending = OrderedDict()  # event -> its latest data
+        self._ready = Event()
+        self._greenlet = None
+
+    def __call__(self, event, data):
+        self._pending.pop(event, None)
+        self._pending[event] = data
+        self._ready.set()
+        if self._greenlet is None:
+            self._greenlet = gevent.spawn(self._run)
+
+    def _run(self):
+        while True:
+            self._ready.wait()
+            self._ready.clear()
+            while self._pending:
+                event, data = self._pending.popitem(last=False)
+                try:
+                    with gevent.Timeout(PUBLISH_TIMEOUT, False):  # False: silently
+                        self._emit(event, data)
+                except Exception:  # a push that failed must not end the ones after it
+                    log.exception("could not push the %s event", event)
+
+    def close(self):
+        if self._greenlet is not None:
+            self._greenlet.kill(block=False)

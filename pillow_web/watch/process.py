@@ -1,0 +1,86 @@
+"""The watcher role: a process that consumes the queue (while it holds the lease) and serves
+nothing but its health, for ``pillow-web watch`` (and ``serve --role watcher``).
+
+Its pushes go to the web workers' screens through the fleet's message queue; without one
+(``PILLOW_MESSAGE_QUEUE`` unset) it still keeps the snapshot, which web workers follow.
+"""
+
+import json
+import logging
+import signal
+
+import gevent
+from gevent.event import Event
+from gevent.pywsgi import LoggingLogAdapter
+
+from .. import config
+from ..domain.catalog import Catalog
+from ..domain.state import StateStore
+from ..fleet import Fleet
+from ..storage.account import Storage
+from .watcher import Watcher
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 4.0  # the batch in hand, the save and the release: under the 5 s a stop may take
+
+
+def health_app(watcher):
+    """A WSGI app with ``GET /healthz`` (as the all-in-one's, with the role) and ``/livez``."""
+
+    def app(environ, start_response):
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+        if path not in ("/healthz", "/livez"):
+            code, body = "404 Not Found", {"error": "not found"}
+        elif method not in ("GET", "HEAD"):
+            code, body = "405 Method Not Allowed", {"error": "method not allowed"}
+            headers.append(("Allow", "GET, HEAD"))
+        elif path == "/livez":  # no storage call: an Azure outage must not restart the process
+            code, body = "200 OK", {"status": "alive"}
+        else:
+            body = watcher.status()
+            code = "200 OK" if body["queue_ok"] else "503 Service Unavailable"
+        data = json.dumps(body).encode()
+        start_response(code, [*headers, ("Content-Length", str(len(data)))])
+        return [b"" if method == "HEAD" else data]
+
+    return app
+
+
+def run_watcher(overrides=None):
+    """Consume the queue and serve health on HOST:PORT until SIGINT or SIGTERM, then finish the
+    batch in hand, save and release the lease. A port that cannot be used raises ListenError."""
+    from ..web.server import Handler, Server, bind, where  # serve's socket and hardened server
+
+    settings = config.load(overrides)
+    catalog = Catalog.from_settings(settings)
+    storage = Storage.from_settings(settings)
+    sock = bind(settings["HOST"], settings["PORT"])
+    fleet = Fleet.from_settings(settings)
+    watcher = Watcher(storage, StateStore(catalog), settings, fleet.emit)
+    server = Server(
+        sock, health_app(watcher), handler_class=Handler,
+        log=LoggingLogAdapter(logging.getLogger("pillow_web.access"), logging.DEBUG),
+        error_log=LoggingLogAdapter(logging.getLogger(__name__), logging.ERROR),
+    )
+    server.header_timeout = settings["HEADER_TIMEOUT"]
+    stopping = Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        gevent.signal_handler(signum, stopping.set)
+
+    watcher.start()
+    fleet.serve_watcher(watcher)
+    sock.listen(server.backlog)
+    server.start()
+    host, port = server.address[:2]
+    log.info("pillow-web watch: queue %s, health on http://%s/healthz", storage.queue_name,
+             where(host, port))
+    stopping.wait()
+
+    log.info("stopping: finishing the batch in hand")
+    watcher.stop(STOP_TIMEOUT)
+    fleet.close()
+    server.stop(timeout=1)
+    storage.close()
+    log.info("stopped")
