@@ -45,6 +45,18 @@ def leave_hugging_in_the_snapshot(dashboard, storage):
     assert code == 0, dashboard.output()[-2000:]
 
 
+def stopped_with_hugging(own_azurite, dashboards):
+    """A dashboard on a queue of its own, stopped cleanly with HUGGING in its snapshot."""
+    storage = Storage(own_azurite.connection_string, f"t-{uuid.uuid4().hex[:12]}", "pillow-web")
+    try:
+        storage.ensure()
+        dashboard = dashboards(own_azurite.connection_string, storage.queue_name)
+        leave_hugging_in_the_snapshot(dashboard, storage)
+    finally:
+        storage.close()
+    return dashboard
+
+
 def unreachable_lines(dashboard):
     return [line for line in dashboard.output().splitlines() if "unreachable" in line]
 
@@ -80,13 +92,7 @@ def test_a_restart_answers_no_state_but_the_one_it_read(own_azurite, dashboards)
     """Restarted with HUGGING in its snapshot, /api/state says HUGGING from the first answer,
     never the catalog's initial NOTCONNECTED while the snapshot is read: with storage answering
     at once, and with storage that hangs at the restart (frozen until the port first answers)."""
-    storage = Storage(own_azurite.connection_string, f"t-{uuid.uuid4().hex[:12]}", "pillow-web")
-    try:
-        storage.ensure()
-        dashboard = dashboards(own_azurite.connection_string, storage.queue_name)
-        leave_hugging_in_the_snapshot(dashboard, storage)
-    finally:
-        storage.close()
+    dashboard = stopped_with_hugging(own_azurite, dashboards)
 
     assert_only_hugging(restart_and_watch(dashboard))
     assert not unreachable_lines(dashboard), dashboard.output()[-2000:]
@@ -107,13 +113,7 @@ def test_storage_down_at_start_answers_starting_names_the_cause_and_loads_when_b
     """Azurite down at start: the dashboard serves (a bounded wait), /api/state is 503
     "starting", /healthz goes from starting to degraded with the real cause, which is also the
     log's first word on it; /livez is 200 all along. Azurite back: HUGGING from the snapshot."""
-    storage = Storage(own_azurite.connection_string, f"t-{uuid.uuid4().hex[:12]}", "pillow-web")
-    try:
-        storage.ensure()
-        dashboard = dashboards(own_azurite.connection_string, storage.queue_name)
-        leave_hugging_in_the_snapshot(dashboard, storage)
-    finally:
-        storage.close()
+    dashboard = stopped_with_hugging(own_azurite, dashboards)
     own_azurite.stop()
 
     dashboard.start(ready=False)
@@ -158,13 +158,7 @@ def test_a_kiosk_loaded_while_starting_says_so_then_shows_the_state(own_azurite,
                                                                     open_page):
     """A kiosk (re)loaded while the snapshot cannot be read shows no picture and "Starting…",
     then the pillow's state as soon as it is read, in the same document."""
-    storage = Storage(own_azurite.connection_string, f"t-{uuid.uuid4().hex[:12]}", "pillow-web")
-    try:
-        storage.ensure()
-        dashboard = dashboards(own_azurite.connection_string, storage.queue_name)
-        leave_hugging_in_the_snapshot(dashboard, storage)
-    finally:
-        storage.close()
+    dashboard = stopped_with_hugging(own_azurite, dashboards)
     own_azurite.stop()
     dashboard.start(ready=False)
     wait_for(lambda: dashboard.check_alive() or answer(dashboard, "/healthz"), START_TIMEOUT,

@@ -87,9 +87,7 @@ class Lease:
                 self.why = "another process holds the lease"
                 return False
             raise
-        self._until = sent + self.duration - self.margin
-        self.why = None
-        return True
+        return self._held_from(sent)
 
     def renew(self):
         """Extend the period; False if the lease was lost, the storage error if Azure failed."""
@@ -98,16 +96,19 @@ class Lease:
             self._client.renew()
         except HttpResponseError as exc:
             if exc.error_code in LOST or exc.status_code == 409:
-                self._until = 0.0
-                self.why = "the lease was taken by another process"
+                self.forfeit("the lease was taken by another process")
                 return False
             raise
+        return self._held_from(sent)
+
+    def _held_from(self, sent):
+        """Ours until the period, counted from when the request was *sent*, less the margin."""
         self._until = sent + self.duration - self.margin
         self.why = None
         return True
 
     def forfeit(self, why):
-        """Count the lease as lost now: Azure refused a write under it (it is someone else's)."""
+        """Count the lease as lost now: taken, released, or a write under it refused by Azure."""
         self._until = 0.0
         self.why = why
 
@@ -115,8 +116,7 @@ class Lease:
         """Give the lease up at once so a standby takes over without waiting for it to expire."""
         if not self.held():
             return
-        self._until = 0.0
-        self.why = "the lease was released"
+        self.forfeit("the lease was released")
         try:
             self._client.release()
         except AzureError as exc:  # it expires by itself within the period

@@ -30,11 +30,15 @@ class Outdated(ValueError):
 
 def message_for(state, catalog, text=None, at=None):
     """The queue text for ``state``, checked against ``catalog``; raise Rejected if unusable."""
+    return _checked(state, catalog, text, at)[0]
+
+
+def _checked(state, catalog, text, at):
+    """``(queue text, parsed message)``, parsed exactly as the watcher will parse it."""
     if not isinstance(state, str):
         raise Rejected("state must be a string")
     content = compose(state.strip().upper(), text, at)
-    parse(content, catalog.names, datetime.now(UTC))
-    return content
+    return content, parse(content, catalog.names, datetime.now(UTC))
 
 
 def post_state(pillow, state, text=None, at=None):
@@ -45,9 +49,8 @@ def post_state(pillow, state, text=None, at=None):
     takes that state's time instead, and the warning says so. A post with an ``at`` of its own
     older than the state shown is refused (Outdated), not queued to be skipped.
     """
-    content = message_for(state, pillow.catalog, text, at)
-    name, warning = state.strip().upper(), None
-    shown, posted = pillow.store.current.stamp(), parse(content, pillow.catalog.names)
+    content, posted = _checked(state, pillow.catalog, text, at)
+    name, warning, shown = state.strip().upper(), None, pillow.store.current.stamp()
     if shown is not None and Stamp(posted.at, posted.at_resolution).older_than(shown):
         if at is not None:
             raise Outdated(f"at {at!r:.40} is older than the state shown, stamped "
