@@ -164,6 +164,9 @@ def test_a_holder_frozen_past_its_lease_never_saves_or_pushes_after_waking(
         wait_for(lambda: count(storage) == 0, 30, "the standby to drain the queue")
         newest = storage.send(numbered(300)).id
         wait_for(lambda: standby.state()["text"] == "#300", 10, "#300 applied")
+        # /api/state shows a batch once applied, a moment before its snapshot is saved.
+        wait_for(lambda: (storage.load_snapshot() or {}).get("current", {}).get("text") == "#300",
+                 10, "#300 saved")
         etag = storage.snapshot_blob.get_blob_properties().etag
     finally:
         thawed_at = monotonic()
