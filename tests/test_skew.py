@@ -74,6 +74,20 @@ def test_a_hostile_snapshot_is_refused_on_restart_and_the_next_message_shows(ser
     wait_for(lambda: shows(dashboard, "PUNCHING"), message="the next message on screen")
 
 
+def test_a_snapshot_that_is_not_json_is_refused_once_and_the_next_message_shows(serve, storage):
+    """Before: the watcher's first read raised, and its supervisor restarted it with a traceback
+    every second, never consuming."""
+    storage.snapshot_blob.upload_blob(b"\xff<html>not a snapshot</html>", overwrite=True)
+    dashboard = serve()
+    assert dashboard.state()["state"] == "NOTCONNECTED"  # the initial state, not a crash
+    storage.send("punching")
+    wait_for(lambda: shows(dashboard, "PUNCHING"), message="the next message on screen")
+    log = dashboard.output()
+    assert log.count("ignoring an unreadable snapshot: not JSON (UnicodeDecodeError") == 1, log
+    assert "Traceback" not in log
+    assert storage.load_snapshot()["current"]["state"] == "PUNCHING"  # rewritten as JSON
+
+
 def post(app, **body):
     return app.test_client().post("/api/state", json=body, headers=AUTH)
 

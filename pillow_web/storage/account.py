@@ -19,6 +19,7 @@ from azure.core.exceptions import (
 )
 
 from ..config import ConfigError
+from ..domain.state import BadSnapshot
 from .clients import Account, Clients, redact, sign_in_failure
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,14 @@ def error_code(exc):
     """The storage service's error code (e.g. ``AuthorizationPermissionMismatch``), or None."""
     code = getattr(exc, "error_code", None)
     return getattr(code, "value", code)
+
+
+class SnapshotNotJSON(BadSnapshot):
+    """The snapshot blob holds no JSON (something else wrote it); ``etag`` names that version."""
+
+    def __init__(self, reason, etag):
+        super().__init__(reason)
+        self.etag = etag
 
 
 class StorageUnavailable(RuntimeError):
@@ -193,7 +202,11 @@ class Storage:
         except (ResourceNotModifiedError, ResourceModifiedError):
             # Azure answers 304 to a read whose If-None-Match matches; Azurite answers 412.
             return UNCHANGED, etag
-        return (json.loads(data) if data else None), download.properties.etag
+        etag = download.properties.etag
+        try:
+            return (json.loads(data) if data else None), etag
+        except ValueError as exc:  # UnicodeDecodeError is one too
+            raise SnapshotNotJSON(f"not JSON ({type(exc).__name__}: {exc})", etag) from None
 
     def save_snapshot(self, snapshot, lease=None):
         """Write the snapshot; with ``lease`` (the lease id) only while that lease holds it."""

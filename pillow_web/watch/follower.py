@@ -32,18 +32,19 @@ class SnapshotFollower:
         self._refused = None  # the etag of a snapshot found unusable: said once, not per read
 
     def refresh(self):
-        snapshot, etag = self.storage.load_snapshot_if_changed(self._etag)
-        if snapshot is UNCHANGED:
-            return False
-        self._etag = etag
-        if snapshot is None:
-            return False
         try:
+            snapshot, etag = self.storage.load_snapshot_if_changed(self._etag)
+            if snapshot is UNCHANGED:
+                return False
+            self._etag = etag
+            if snapshot is None:
+                return False
             self.store.restore(snapshot)
-        except BadSnapshot as exc:
-            if etag != self._refused:
+        except BadSnapshot as exc:  # not JSON, or not a snapshot: ignored until rewritten
+            self._etag = getattr(exc, "etag", self._etag)
+            if self._etag != self._refused:
                 log.error("ignoring an unreadable snapshot: %s", exc)
-                self._refused = etag
+                self._refused = self._etag
             return False
         self.changed()
         return True
