@@ -47,6 +47,7 @@ class Fleet:
         self._answered = None  # monotonic time Redis last answered
         self.watcher_report = None  # the active watcher's last report (None: none within TTL)
         self.other_screens = 0  # screens of the other processes, as last read
+        self.delivered_state = None  # the last ``state`` broadcast Redis brought to this process
         self._redis = None
         self._watcher = None  # the watcher served here (serve_watcher)
         self._stopping = Event()
@@ -70,7 +71,11 @@ class Fleet:
         """python-socketio's Redis manager for this process's Socket.IO server (None: alone)."""
         if not self.shared:
             return None
-        return redis_manager(self.url, self.channel)
+        return redis_manager(self.url, self.channel, delivered=self._delivered)
+
+    def _delivered(self, event, data):
+        if event == "state":
+            self.delivered_state = data
 
     def sender(self, emit):
         """``emit`` made asynchronous with a ``Sender`` when pushes go through Redis."""

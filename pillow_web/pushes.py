@@ -27,12 +27,32 @@ MANAGER_RECONNECT_EVERY = 0.5
 PUBLISH_TIMEOUT = 1.0
 
 
-def redis_manager(url, channel, write_only=False):
+def redis_manager(url, channel, write_only=False, delivered=None):
     """python-socketio's Redis manager on ``channel``: a server's, or (``write_only``) the
-    watcher role's, which only emits."""
+    watcher role's, which only emits. ``delivered(event, data)`` is told each broadcast it hands
+    to this process's screens."""
     options = {**MANAGER_OPTIONS, "retry": Retry(ConstantBackoff(MANAGER_RECONNECT_EVERY), -1)}
-    return socketio.RedisManager(url, channel=channel, write_only=write_only,
-                                 logger=log if write_only else None, redis_options=options)
+    return RedisManager(url, channel=channel, write_only=write_only,
+                        logger=log if write_only else None, redis_options=options,
+                        delivered=delivered)
+
+
+class RedisManager(socketio.RedisManager):
+    """python-socketio's Redis manager, saying what it delivered here, so that a web worker's
+    snapshot follower pushes a change only if Redis did not bring it (or a newer one) already:
+    it used to push each one again a second later, doubling every broadcast's cost."""
+
+    def __init__(self, *args, delivered=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.delivered = delivered
+
+    def _handle_emit(self, message):
+        # python-socketio's one path for an emit reaching this process's screens (its own emits
+        # and those from Redis); if it is renamed, tests/test_roles_web.py sees pushes doubled.
+        super()._handle_emit(message)
+        data = message.get("data")
+        if self.delivered is not None and message.get("room") is None and len(data or ()) == 1:
+            self.delivered(message.get("event"), data[0])
 
 
 class Sender:

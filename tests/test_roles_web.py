@@ -235,3 +235,22 @@ def test_serve_role_watcher_consumes_for_web_workers_and_reports_to_them(fleet):
     screen.wait("state", lambda data: data["text"] == "from the watcher role", timeout=3)
     assert watcher.get("/healthz").json()["role"] == "active"
     assert worker.get("/healthz").json()["watcher_reported"] is True
+
+
+def test_a_web_worker_pushes_each_change_once_and_never_an_older_one_after_it(fleet):
+    """Its snapshot follower used to push every change again after Redis brought it (about a
+    second later), doubling the cost of each broadcast."""
+    consumer = fleet.consumer()
+    worker = fleet.web()
+    screen = fleet.screen(worker.url)
+    for number in range(1, 4):
+        post(consumer, "HUGGING" if number % 2 else "SHAKING", text=f"change {number}")
+        # The worker's own state follows the snapshot: once it shows the change, a second push
+        # of it from the follower would already be on this screen's socket (pushes keep order).
+        wait_for(lambda number=number: worker.state()["text"] == f"change {number}", 10,
+                 f"the worker's follower to read change {number}")
+    post(consumer, "SPINNING", text="last")
+    screen.wait("state", lambda data: data["text"] == "last")
+    shown = [data["text"] for data in screen.received("state")]
+    assert [text for text in shown if text.startswith("change")] == [
+        "change 1", "change 2", "change 3"], shown

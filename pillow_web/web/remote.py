@@ -2,10 +2,11 @@
 
 A web worker consumes nothing. Its store follows the snapshot blob (``SnapshotFollower``, every
 ``POLL_MAX``), so a worker that starts late or lost Redis for a while serves the current state
-and catches up; when the snapshot changes it pushes ``state`` to its own screens (its room, not
-through Redis). The same change also reaches them from the watcher through Redis, usually first:
-a screen may get one state twice, which it shows once. The watcher's status comes from Redis
-(``Fleet``): the report the active watcher writes every beat.
+and catches up. The watcher pushes each change through Redis, usually long before the follower
+reads it; the follower pushes a change to its own screens (its room, not through Redis) only if
+Redis did not bring that state, or a newer one, already (while Redis is away, or a push was
+lost). The watcher's status comes from Redis (``Fleet``): the report the active watcher writes
+every beat.
 """
 
 import logging
@@ -25,6 +26,16 @@ log = logging.getLogger(__name__)
 CHECK_EVERY = 0.5  # seconds between looks at whether the screens' status changed
 PUBLIC = ("status", "queue_ok", "since", "last_poll", "last_ok", "reason")  # of a watcher's report
 NO_WATCHER = "no active watcher"  # the public reason while none reported within the TTL
+
+
+def brought(payload, delivered):
+    """Whether ``delivered``, the last state Redis brought, is ``payload`` or newer than it: the
+    watcher stamps ``received_at`` on each change as it applies them, in order."""
+    try:
+        return (datetime.fromisoformat(delivered["received_at"])
+                >= datetime.fromisoformat(payload["received_at"]))
+    except (KeyError, TypeError, ValueError):  # none brought yet, or the initial state
+        return False
 
 
 class RemoteWatcher:
@@ -76,11 +87,13 @@ class RemoteWatcher:
             self._read_ok = monotonic()
             if not self.loaded.is_set():
                 self.loaded.set()
-                self._changed()  # screens that connected while starting got no state
+                # Screens that connected while starting got no state, whatever Redis brought.
+                self.push_here("state", self.store.payload())
 
     def _changed(self):
-        if self.loaded.is_set():
-            self.push_here("state", self.store.payload())
+        payload = self.store.payload()
+        if self.loaded.is_set() and not brought(payload, self.fleet.delivered_state):
+            self.push_here("state", payload)
 
     def _announce(self):
         """Push ``status`` to this process's screens whenever what they should show changes."""
