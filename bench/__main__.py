@@ -1,7 +1,7 @@
-"""``python -m bench [latency|fanout|backlog|page ...] [--quick]``: run the benchmarks, print the
-table, write ``bench/results/`` (results.json, table.md, latency_cdf.png, fanout.png).
+"""``python -m bench [PART ...] [--quick]``: run the benchmarks, print the table, write
+``bench/results/`` (results.json, table.md and the plots).
 
-A full run takes about 15 minutes; ``--quick`` is a smoke run of a minute or two whose results
+A full run takes about 45 minutes; ``--quick`` is a smoke run of a minute or two whose results
 go to ``bench/results/quick/`` (not kept in git). Parts not run keep their previous results.
 """
 
@@ -20,7 +20,8 @@ from pathlib import Path
 
 from .common import REFERENCE, RESULTS, ROOT, raise_nofile
 
-PARTS = ("latency", "fanout", "backlog", "page")
+PARTS = ("latency", "fanout", "backlog", "page", "scaleout", "failover", "relay", "stack")
+PLOTTED = ("scaleout", "failover")  # parts with a plot of their own: plots.<part>, <part>.png
 EXTRA = ("profile",)  # run only when named
 NEEDS = {"matplotlib": "matplotlib", "psutil": "psutil", "playwright": "playwright"}
 
@@ -30,7 +31,8 @@ def check_requirements(parts):
     if missing:
         sys.exit(f"bench: missing Python packages {', '.join(missing)}; install them with\n"
                  f"  {sys.executable} -m pip install -r bench/requirements.txt")
-    if "fanout" in parts and not (REFERENCE / "node_modules" / "socket.io").is_dir():
+    node_needed = {"fanout", "scaleout"} & set(parts)
+    if node_needed and not (REFERENCE / "node_modules" / "socket.io").is_dir():
         print("bench: installing the Node reference (npm ci --prefix bench/reference) ...")
         subprocess.run(["npm", "ci", "--prefix", str(REFERENCE), "--no-audit", "--no-fund",
                         "--loglevel=error"], check=True)
@@ -79,7 +81,8 @@ def main():
             print(f"== {part}{' (quick)' if args.quick else ''}", flush=True)
             started, load = time.monotonic(), os.getloadavg()[0]
             module = importlib.import_module(f"bench.{part}")
-            kwargs = {"workdir": workdir} if part in ("latency", "backlog", "profile") else {}
+            kwargs = ({"workdir": workdir}
+                      if part in ("latency", "backlog", "profile", "failover", "relay") else {})
             try:
                 results[part] = module.run(quick=args.quick, **kwargs)
             except Exception as exc:  # one broken part must not lose the others' results
@@ -102,6 +105,9 @@ def main():
         plots.latency_cdf(results["latency"], out_dir / "latency_cdf.png")
     if "fanout" in results:
         plots.fanout(results["fanout"], out_dir / "fanout.png")
+    for part in PLOTTED:
+        if part in results:
+            getattr(plots, part)(results[part], out_dir / f"{part}.png")
     if "profile" in parts and "profile" in results:
         (out_dir / "profile.txt").write_text(results["profile"]["text"])
     text = table.markdown(results)

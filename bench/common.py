@@ -7,6 +7,7 @@ serve``, the Node reference, load generators) and measures them from outside.
 import os
 import resource
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -85,9 +86,14 @@ def stop(process, timeout=8.0):
 
 
 class Serve:
-    """One ``pillow-web serve`` subprocess on a free port, ready once ``/healthz`` answers 200."""
+    """One ``pillow-web serve`` subprocess on a free port, ready once ``/healthz`` answers 200.
 
-    def __init__(self, connection_string, queue, log=None, **settings):
+    ``role`` is ``serve --role`` (all-in-one by default); ``launcher`` is a module run instead of
+    ``pillow_web`` (``bench.variant``: the same server with one thing changed, see there).
+    """
+
+    def __init__(self, connection_string, queue, log=None, role="all", launcher="pillow_web",
+                 env_extra=None, **settings):
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("PILLOW_")}
@@ -96,10 +102,13 @@ class Serve:
                    # Every simulated screen comes from one address: lift the per-address cap.
                    PILLOW_SCREENS_PER_ADDRESS="0")
         env.update({f"PILLOW_{k.upper()}": str(v) for k, v in settings.items()})
+        env.update(env_extra or {})
+        self.role = role
         self.started = time.time()
         # --log-level is an option, not a setting: PILLOW_LOG_LEVEL is refused by the config.
-        self.process = spawn([PYTHON, "-m", "pillow_web", "--log-level", "WARNING", "serve",
-                              "--host", HOST, "--port", str(self.port)], env=env, log=log)
+        self.process = spawn([PYTHON, "-m", launcher, "--log-level", "WARNING", "serve",
+                              "--role", role, "--host", HOST, "--port", str(self.port)],
+                             env=env, log=log)
 
     def healthy(self):
         if self.process.poll() is not None:
@@ -140,6 +149,35 @@ def summary(values, scale=1.0, digits=3):
     out["max"] = round(max(values) * scale, digits) if values else None
     out["mean"] = round(sum(values) / len(values) * scale, digits) if values else None
     return out
+
+
+class Redis:
+    """Debian's ``redis-server`` on a free loopback port, nothing saved, as a context."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://{HOST}:{self.port}/0"
+        self.process = None
+
+    def __enter__(self):
+        binary = shutil.which("redis-server", path="/usr/bin:/usr/sbin:" + os.environ["PATH"])
+        if binary is None:
+            raise RuntimeError("redis-server is not installed; run `make services`")
+        self.process = spawn([binary, "--bind", HOST, "--port", str(self.port), "--save", "",
+                              "--appendonly", "no", "--daemonize", "no"])
+        wait_until(self._answers, 15, "redis-server to answer PING")
+        return self
+
+    def _answers(self):
+        try:
+            with socket.create_connection((HOST, self.port), timeout=0.5) as sock:
+                sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def __exit__(self, *exc):
+        stop(self.process)
 
 
 class Azurite:

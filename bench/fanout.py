@@ -36,12 +36,19 @@ STATES = [("HUGGING", "/static/img/hugging.svg", "#ffb3c7"),
 
 
 class Ours:
+    """``pillow-web serve`` (all-in-one); ``serve_options`` go to ``common.Serve``."""
+
     name = "pillow-web"
 
-    def __init__(self, azurite):
+    def __init__(self, azurite, **serve_options):
         self.queue_name = unique_queue("fan")
         self.client = azurite.queue(self.queue_name)
-        self.serve = Serve(azurite.connection_string, self.queue_name).wait_healthy()
+        self.serve = Serve(azurite.connection_string, self.queue_name, **serve_options)
+        try:
+            self.serve.wait_healthy()
+        except BaseException:  # the caller gets no server to stop
+            self.stop()
+            raise
         self.port, self.pid = self.serve.port, self.serve.process.pid
 
     def trigger(self, marker, i):
@@ -81,30 +88,44 @@ class Node:
         stop(self.process)
 
 
-def cpu_seconds(proc):
-    times = proc.cpu_times()
-    return times.user + times.system
+def cpu_seconds(*procs):
+    return sum(times.user + times.system for times in (proc.cpu_times() for proc in procs))
 
 
-def point(kind, azurite, n, changes, budget):
-    """One (server, N) measurement, bounded by ``budget`` seconds."""
+def rss_bytes(procs):
+    return sum(proc.memory_info().rss for proc in procs)
+
+
+def point(kind, azurite, n, changes, budget, label=None):
+    """One (server, N) measurement, bounded by ``budget`` seconds; ``kind(azurite)`` makes the
+    server (Ours, Node, or any callable returning one with the same interface).
+
+    A server of several processes has ``ports`` and ``pids`` (the clients are split over the
+    ports; CPU and RSS are summed over the pids) instead of ``port`` and ``pid``, and may have
+    ``side_pids`` ({name: pid}, e.g. a watcher and Redis), whose CPU is reported separately.
+    """
     started = time.monotonic()
     server = kind(azurite)
+    label = label or kind.__name__.lower()
     fleet = None
     try:
-        proc = psutil.Process(server.pid)
-        rss_base = proc.memory_info().rss
-        fleet = Fleet(server.port, n, prefix=f"fan-{n}-", deadline=budget + 30)
-        connect_cpu = cpu_seconds(proc)
+        procs = [psutil.Process(pid) for pid in getattr(server, "pids", None) or [server.pid]]
+        sides = {name: psutil.Process(pid)
+                 for name, pid in getattr(server, "side_pids", {}).items()}
+        rss_base = rss_bytes(procs)
+        fleet = Fleet(getattr(server, "ports", None) or server.port, n, prefix=f"fan-{n}-",
+                      deadline=budget + 30)
+        connect_cpu = cpu_seconds(*procs)
         connected, failed, connect_s = fleet.wait_ready(timeout=min(150, budget / 2))
-        connect_cpu = cpu_seconds(proc) - connect_cpu
-        rss_held = proc.memory_info().rss
-        cpu0, wall0 = cpu_seconds(proc), time.monotonic()
+        connect_cpu = cpu_seconds(*procs) - connect_cpu
+        rss_held = rss_bytes(procs)
+        side0 = {name: cpu_seconds(proc) for name, proc in sides.items()}
+        cpu0, wall0 = cpu_seconds(*procs), time.monotonic()
         rows = []
         for i in range(changes):
             if time.monotonic() - started > budget:
                 break
-            marker = f"fan-{n}-{kind.__name__.lower()}-{i}"
+            marker = f"fan-{n}-{label}-{i}"
             before = time.time()
             server.trigger(marker, i)
             after = time.time()
@@ -116,8 +137,10 @@ def point(kind, azurite, n, changes, budget):
                          "first": min(times), "last": max(times), "trigger": [before, after],
                          "fanout": max(times) - emitted, "spread": max(times) - min(times),
                          "client_p50": summary([t - emitted for t in times])["p50"]})
-        window_cpu, window = cpu_seconds(proc) - cpu0, time.monotonic() - wall0
-        rss_end = proc.memory_info().rss
+        window_cpu, window = cpu_seconds(*procs) - cpu0, time.monotonic() - wall0
+        side_cpu = {name: cpu_seconds(proc) - side0[name] for name, proc in sides.items()}
+        rss_end = rss_bytes(procs)
+        by_port = fleet.connected_by_port()
     finally:
         if fleet:
             fleet.close()
@@ -135,6 +158,11 @@ def point(kind, azurite, n, changes, budget):
         "rss_per_client_kb": round((max(rss_held, rss_end) - rss_base) / max(connected, 1) / 1024,
                                    1),
         "cpu_ms_per_change": round(window_cpu / max(len(rows), 1) * 1000, 1),
+        "cpu_us_per_change_per_client": round(window_cpu / max(len(rows), 1) / max(connected, 1)
+                                              * 1e6, 1),
+        "processes": len(procs), "connected_by_port": by_port,
+        "side_cpu_ms_per_change": {name: round(cpu / max(len(rows), 1) * 1000, 1)
+                                   for name, cpu in side_cpu.items()},
         "cpu_percent_window": round(100 * window_cpu / window, 1) if window else None,
         "seconds": round(time.monotonic() - started, 1),
         "rows": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()

@@ -10,23 +10,33 @@ import time
 from .common import PYTHON, spawn, stop
 
 PER_PROCESS = 1250
-
-
 class Fleet:
-    """``n`` clients of ``port`` spread over ``processes`` loadgens (by default ~1250 each)."""
+    """``n`` clients spread over ``processes`` loadgens (by default ~1250 each); ``ports`` is one
+    server port or a list of them, the loadgens assigned to them round-robin (with several ports,
+    the number of loadgens is a multiple of their count, so each port gets an even share)."""
 
-    def __init__(self, port, n, prefix="fan-", processes=None, deadline=300):
+    def __init__(self, ports, n, prefix="fan-", processes=None, deadline=300):
+        ports = [ports] if isinstance(ports, int) else list(ports)
         self.n = n
         count = processes or max(1, math.ceil(n / PER_PROCESS))
+        count = math.ceil(count / len(ports)) * len(ports)
         shares = [n // count + (1 if i < n % count else 0) for i in range(count)]
         self.lines = queue.Queue()
         self.procs = []
-        for share in shares:
-            proc = spawn([PYTHON, "-m", "bench.loadgen", str(port), str(share), "--prefix", prefix,
-                          "--deadline", str(deadline)],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            self.procs.append(proc)
-            threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+        self.port_of = {}  # loadgen pid -> the server port its clients use
+        try:
+            for i, share in enumerate(shares):
+                port = ports[i % len(ports)]
+                proc = spawn([PYTHON, "-m", "bench.loadgen", str(port), str(share),
+                              "--prefix", prefix, "--deadline", str(deadline)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                self.procs.append(proc)
+                self.port_of[proc.pid] = port
+                threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+        except BaseException:  # the caller gets no Fleet to close: stop the ones started
+            for proc in self.procs:
+                stop(proc)
+            raise
         self.ready = []
         self.got = {}  # marker -> list of per-process records
 
@@ -43,7 +53,7 @@ class Fleet:
         except queue.Empty:
             return
         if record["event"] == "ready":
-            self.ready.append(record)
+            self.ready.append({**record, "port": self.port_of[pid]})
         elif record["event"] == "got":
             self.got.setdefault(record["marker"], {})[pid] = record
 
@@ -56,6 +66,13 @@ class Fleet:
         failed = self.n - connected
         seconds = max((r["seconds"] for r in self.ready), default=None)
         return connected, failed, seconds
+
+    def connected_by_port(self):
+        """Clients connected per server port (as str, for JSON), once ``wait_ready`` returned."""
+        out = {}
+        for record in self.ready:
+            out[str(record["port"])] = out.get(str(record["port"]), 0) + record["connected"]
+        return out
 
     def send(self, command):
         for proc in self.procs:

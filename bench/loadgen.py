@@ -27,6 +27,7 @@ class Hub:
         self.times = {}  # marker -> receipt times
         self.emitted = {}  # marker -> the server's own stamp (payload received_at)
         self.reported = set()
+        self.seen = set()  # (client, marker): a screen shows a state once, at its first receipt
 
     def connected(self, client):
         self.clients.add(client)
@@ -35,10 +36,11 @@ class Hub:
         self.clients.discard(client)
         self.lost_count += 1
 
-    def state(self, now, data):
+    def state(self, now, data, client=None):
         marker = data.get("text") or ""
-        if not marker.startswith(self.prefix):
+        if not marker.startswith(self.prefix) or (client, marker) in self.seen:
             return
+        self.seen.add((client, marker))
         times = self.times.setdefault(marker, [])
         times.append(now)
         if marker not in self.emitted:

@@ -1,7 +1,11 @@
 """The results as one markdown table: metric, ours, reference, ratio, target, met."""
 
+import importlib
 
-def _fmt(value, unit=""):
+OWN_ROWS = ("scaleout", "failover", "relay", "stack")  # parts whose module makes its own rows
+
+
+def fmt(value, unit=""):
     if value is None:
         return "–"
     if isinstance(value, float):
@@ -9,11 +13,11 @@ def _fmt(value, unit=""):
     return f"{value}{unit}"
 
 
-def _met(ok):
+def met(ok):
     return "–" if ok is None else ("yes" if ok else "**no**")
 
 
-def _ratio(a, b):
+def ratio(a, b):
     return round(a / b, 2) if a is not None and b else None
 
 
@@ -23,12 +27,12 @@ def rows(results):
     if lat:
         for q, target in (("p50", 0.6), ("p95", 1.1), ("p99", None)):
             ours, ref = lat["ours"][q], lat["reference"][q]
-            out.append(("latency", f"post → screen {q}", _fmt(ours, " s"), _fmt(ref, " s"),
-                        _ratio(ours, ref), f"≤ {target} s" if target else "",
-                        _met(ours <= target) if target and ours is not None else "–"))
+            out.append(("latency", f"post → screen {q}", fmt(ours, " s"), fmt(ref, " s"),
+                        ratio(ours, ref), f"≤ {target} s" if target else "",
+                        met(ours <= target) if target and ours is not None else "–"))
         idle = lat["idle"]["per_second"]
-        out.append(("latency", "idle queue requests/s", _fmt(idle), "1.18 (1 / 0.85 s)", None,
-                    "≤ 1.05", _met(idle <= 1.05)))
+        out.append(("latency", "idle queue requests/s", fmt(idle), "1.18 (1 / 0.85 s)", None,
+                    "≤ 1.05", met(idle <= 1.05)))
     fan = results.get("fanout")
     if fan:
         for n in fan["sizes"]:
@@ -41,20 +45,20 @@ def rows(results):
             held = f"{ours['connected']}/{n} held"
             for q in ("p50", "p99"):
                 o, r = ours["fanout_ms"][q], node["fanout_ms"][q]
-                ratio = _ratio(o, r)
+                times = ratio(o, r)
                 target = "≤ 500 ms, ≤ 1.5× node" if q == "p99" else "≤ 1.5× node"
-                near = _met(None if ratio is None else ratio <= 1.5)
-                met = near if q == "p50" or o is None else f"{_met(o <= 500)}; 1.5×: {near}"
-                out.append(("fan-out", f"N={n} last client {q} ({held})", _fmt(o, " ms"),
-                            _fmt(r, " ms"), ratio, target, met))
-            out.append(("fan-out", f"N={n} RSS per client", _fmt(ours["rss_per_client_kb"], " KB"),
-                        _fmt(node["rss_per_client_kb"], " KB"),
-                        _ratio(ours["rss_per_client_kb"], node["rss_per_client_kb"]), "≤ 60 KB",
-                        _met(ours["rss_per_client_kb"] <= 60)))
+                near = met(None if times is None else times <= 1.5)
+                verdict = near if q == "p50" or o is None else f"{met(o <= 500)}; 1.5×: {near}"
+                out.append(("fan-out", f"N={n} last client {q} ({held})", fmt(o, " ms"),
+                            fmt(r, " ms"), times, target, verdict))
+            out.append(("fan-out", f"N={n} RSS per client", fmt(ours["rss_per_client_kb"], " KB"),
+                        fmt(node["rss_per_client_kb"], " KB"),
+                        ratio(ours["rss_per_client_kb"], node["rss_per_client_kb"]), "≤ 60 KB",
+                        met(ours["rss_per_client_kb"] <= 60)))
             out.append(("fan-out", f"N={n} server CPU per change",
-                        _fmt(ours["cpu_ms_per_change"], " ms"), _fmt(node["cpu_ms_per_change"],
+                        fmt(ours["cpu_ms_per_change"], " ms"), fmt(node["cpu_ms_per_change"],
                                                                      " ms"),
-                        _ratio(ours["cpu_ms_per_change"], node["cpu_ms_per_change"]), "", "–"))
+                        ratio(ours["cpu_ms_per_change"], node["cpu_ms_per_change"]), "", "–"))
     back = results.get("backlog")
     if back:
         for point in back["points"]:
@@ -62,19 +66,22 @@ def rows(results):
             capped = not (o.get("drained", True) and r.get("drained", True))
             note = f" (first {back['cap_s']} s, not drained)" if capped else ""
             # Not drained in the window: Azurite's per-request cost, not the clients, sets the rate.
-            met = "n/a" if capped else _met(point["ratio"] >= 0.8)
-            out.append(("backlog", f"{point['n']} queued: msg/s{note}", _fmt(o["rate"]),
-                        _fmt(r["rate"]), point["ratio"], "≥ 0.8× reference", met))
+            verdict = "n/a" if capped else met(point["ratio"] >= 0.8)
+            out.append(("backlog", f"{point['n']} queued: msg/s{note}", fmt(o["rate"]),
+                        fmt(r["rate"]), point["ratio"], "≥ 0.8× reference", verdict))
             out.append(("backlog", f"{point['n']} queued: requests (server)",
-                        _fmt(o["requests"].get("drain", o["requests"]["total"])),
-                        _fmt(r["requests"].get("drain", r["requests"]["total"])), None, "", "–"))
+                        fmt(o["requests"].get("drain", o["requests"]["total"])),
+                        fmt(r["requests"].get("drain", r["requests"]["total"])), None, "", "–"))
     page = results.get("page")
     if page:
         b = page["bytes"]
-        out.append(("page", "bytes before images, plain", _fmt(b["plain"]), "", None, "", "–"))
-        out.append(("page", "bytes before images, gzip -6", _fmt(b["gzip"]), "", None, "", "–"))
-        out.append(("page", "correct picture painted (p50)", _fmt(page["painted_s"]["p50"], " s"),
+        out.append(("page", "bytes before images, plain", fmt(b["plain"]), "", None, "", "–"))
+        out.append(("page", "bytes before images, gzip -6", fmt(b["gzip"]), "", None, "", "–"))
+        out.append(("page", "correct picture painted (p50)", fmt(page["painted_s"]["p50"], " s"),
                     "", None, "", "–"))
+    for part in OWN_ROWS:
+        if part in results:
+            out.extend(importlib.import_module(f"bench.{part}").rows(results[part]))
     return out
 
 

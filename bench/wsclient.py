@@ -98,7 +98,7 @@ class Client(asyncio.Protocol):
         if payload == b"2":
             self.send("3")
         elif payload.startswith(b'42["state"'):
-            self.hub.state(now, json.loads(payload[2:])[1])
+            self.hub.state(now, json.loads(payload[2:])[1], self)
         elif payload.startswith(b"0{"):
             self.send("40")
         elif payload.startswith(b"40") and not self.ready.done():

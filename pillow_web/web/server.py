@@ -11,7 +11,13 @@ import gevent
 from gevent import Timeout
 from gevent.event import Event
 from gevent.pywsgi import LoggingLogAdapter, WSGIServer
-from geventwebsocket.handler import WebSocketHandler
+
+try:  # the WebSocket stack python-engineio picks: gevent-websocket when installed (always, as
+    # shipped: simple-websocket, the fallback, cost 23 % more memory per screen for the same CPU;
+    # bench/README.md, part 8)
+    from geventwebsocket.handler import WebSocketHandler as BaseHandler
+except ImportError:  # else simple-websocket, inside gevent's own handler
+    from gevent.pywsgi import WSGIHandler as BaseHandler
 
 from ..app import create_app
 from . import hosts, tls
@@ -66,8 +72,8 @@ PLAIN_HTTP_ANSWER = (b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-
                      b"\r\nContent-Length: %d\r\n\r\n%s" % (len(PLAIN_HTTP_BODY), PLAIN_HTTP_BODY))
 
 
-class Handler(WebSocketHandler):
-    """gevent-websocket's handler, with a deadline on each request's line and headers.
+class Handler(BaseHandler):
+    """The request handler (gevent-websocket's), with a deadline on each request's line and headers.
 
     Without it a client sending half a header (slowloris) held its connection open forever. Only
     that phase is timed: the deadline ends once the headers are in, so long-polls and WebSockets
