@@ -10,6 +10,8 @@ import time
 from .common import PYTHON, spawn, stop
 
 PER_PROCESS = 1250
+
+
 class Fleet:
     """``n`` clients spread over ``processes`` loadgens (by default ~1250 each); ``ports`` is one
     server port or a list of them, the loadgens assigned to them round-robin (with several ports,

@@ -75,7 +75,7 @@ class RemoteWatcher:
         while not self._stopping.is_set():
             try:
                 self.follower.follow(self._stopping, self.every, self._read)
-            except Exception as exc:  # a bug, or a snapshot that is not JSON: keep following
+            except Exception as exc:  # a bug: log it and keep following
                 log.exception("could not read the snapshot")
                 self.snapshot_error = f"{type(exc).__name__}: {exc}"[:300]
                 self._stopping.wait(self.every)
