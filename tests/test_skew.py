@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from pillow_web.domain.messages import compose
+from pillow_web.domain.state import BadSnapshot
 
 from .util import wait_for
 
@@ -85,7 +86,15 @@ def test_a_snapshot_that_is_not_json_is_refused_once_and_the_next_message_shows(
     log = dashboard.output()
     assert log.count("ignoring an unreadable snapshot: not JSON (UnicodeDecodeError") == 1, log
     assert "Traceback" not in log
-    assert storage.load_snapshot()["current"]["state"] == "PUNCHING"  # rewritten as JSON
+    # Shown once applied, a moment before it is saved: the blob is rewritten as JSON then.
+    wait_for(lambda: saved_state(storage) == "PUNCHING", message="the snapshot rewritten")
+
+
+def saved_state(storage):
+    try:
+        return storage.load_snapshot()["current"]["state"]
+    except BadSnapshot:  # not rewritten yet
+        return None
 
 
 def post(app, **body):
