@@ -21,6 +21,7 @@ except ImportError:  # else simple-websocket, inside gevent's own handler
 
 from ..app import create_app
 from . import hosts, tls
+from .socket_guard import after_disconnect
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def end_pings_with_their_session(eio):
     wrapped here the fix turns itself off, and that test fails.
     """
     pings = {}
-    start_task, on_disconnect = eio.start_background_task, eio.handlers["disconnect"]
+    start_task = eio.start_background_task
 
     def start_background_task(target, *args, **kwargs):
         task = start_task(target, *args, **kwargs)
@@ -118,16 +119,13 @@ def end_pings_with_their_session(eio):
             pings[target.__self__.sid] = task
         return task
 
-    def disconnected(sid, *args):
-        try:
-            return on_disconnect(sid, *args)
-        finally:
-            task = pings.pop(sid, None)
-            if task is not None and task is not gevent.getcurrent():
-                task.kill(block=False)
+    def end_ping(sid):
+        task = pings.pop(sid, None)
+        if task is not None and task is not gevent.getcurrent():
+            task.kill(block=False)
 
     eio.start_background_task = start_background_task
-    eio.handlers["disconnect"] = disconnected
+    after_disconnect(eio, end_ping)
 
 
 class ListenError(RuntimeError):

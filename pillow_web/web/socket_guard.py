@@ -32,6 +32,20 @@ def close_now(eio, sid):
         socket.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
 
 
+def after_disconnect(eio, forget):
+    """Call ``forget(sid)`` after Engine.IO's disconnect handler (and the ones before this), even
+    if it raises: what a process keeps per session must go with the session."""
+    on_disconnect = eio.handlers["disconnect"]
+
+    def disconnected(sid, *args):
+        try:
+            return on_disconnect(sid, *args)
+        finally:
+            forget(sid)
+
+    eio.handlers["disconnect"] = disconnected
+
+
 def refusal(sio, data):
     """Why a packet from a screen is refused, or None if it may go on to Socket.IO."""
     if not isinstance(data, str):
@@ -55,7 +69,6 @@ def guard(sio, limit):
     eio = sio.eio
     on_message = eio.handlers["message"]
     on_connect = eio.handlers["connect"]
-    on_disconnect = eio.handlers["disconnect"]
     per_address, address_of = Counter(), {}
 
     def message(sid, data):
@@ -77,20 +90,18 @@ def guard(sio, limit):
             address_of[sid] = address
         return accepted
 
-    def disconnect(sid, *args):
-        try:
-            return on_disconnect(sid, *args)
-        finally:
-            address = address_of.pop(sid, None)
-            if address is not None:
-                per_address[address] -= 1
-                if per_address[address] <= 0:
-                    del per_address[address]
+    def forget(sid):
+        address = address_of.pop(sid, None)
+        if address is not None:
+            per_address[address] -= 1
+            if per_address[address] <= 0:
+                del per_address[address]
 
     def disconnect_without_waiting(sid=None):
         for each in ([sid] if sid is not None else list(eio.sockets)):
             close_now(eio, each)
 
-    eio.handlers.update(message=message, connect=connect, disconnect=disconnect)
+    eio.handlers.update(message=message, connect=connect)
+    after_disconnect(eio, forget)
     eio.disconnect = disconnect_without_waiting
     return per_address
