@@ -118,6 +118,14 @@ class Serve:
         except requests.RequestException:
             return False
 
+    def lease_role(self):
+        """``/healthz``'s role: "active" (holds the queue's lease), "standby", "web"; None while
+        it does not answer."""
+        try:
+            return requests.get(self.url + "/healthz", timeout=2).json().get("role")
+        except (requests.RequestException, ValueError):
+            return None
+
     def wait_healthy(self, timeout=60.0):
         wait_until(self.healthy, timeout, "pillow-web serve /healthz 200", interval=0.05)
         return self

@@ -43,10 +43,7 @@ class Instance(Loop):
             pass
 
     def role(self):
-        try:
-            return requests.get(self.server.url + "/healthz", timeout=2).json().get("role")
-        except (requests.RequestException, ValueError):
-            return None
+        return self.server.lease_role()
 
     def first_above(self, shown, after):  # when it first showed more than ``shown``
         return next((t for t, n in list(self.samples) if t >= after and n > shown), None)

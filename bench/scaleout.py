@@ -15,8 +15,6 @@ import os
 import secrets
 from contextlib import ExitStack
 
-import requests
-
 from pillow_web.domain.messages import compose
 
 from .common import Azurite, Redis, Serve, raise_nofile, unique_queue, wait_until
@@ -43,7 +41,8 @@ class TwoWeb:
                       "env_extra": {"PILLOW_SECRET_KEY": secrets.token_hex(16)}}
             self.watcher = Serve(azurite.connection_string, self.queue_name, role="watcher",
                                  **shared).wait_healthy()
-            wait_until(self._active, 60, "the watcher to hold the lease", interval=0.1)
+            wait_until(lambda: self.watcher.lease_role() == "active", 60,
+                       "the watcher to hold the lease", interval=0.1)
             self.web = [Serve(azurite.connection_string, self.queue_name, role="web", **shared)
                         for _ in range(workers)]
             for serve in self.web:
@@ -54,13 +53,6 @@ class TwoWeb:
         self.ports = [serve.port for serve in self.web]
         self.pids = [serve.process.pid for serve in self.web]
         self.side_pids = {"watcher": self.watcher.process.pid, "redis": self.redis.process.pid}
-
-    def _active(self):
-        try:
-            return requests.get(self.watcher.url + "/healthz", timeout=2).json().get(
-                "role") == "active"
-        except (requests.RequestException, ValueError):
-            return False
 
     def trigger(self, marker, i):
         self.client.send_message(compose(STATES[i % 2][0], text=marker))
