@@ -3,16 +3,13 @@
 import hashlib
 import logging
 import secrets
-from dataclasses import dataclass, field
 
 from flask import Flask
 
 from . import config as settings_module
 from .config import ASSETS, PACKAGE, ConfigError
-from .domain.catalog import Catalog
-from .domain.state import StateStore
-from .fleet import MESSAGE_QUEUE_DOWN, Fleet
-from .storage.account import Storage
+from .dashboard import Dashboard, queues_of, watch_pillows
+from .fleet import Fleet
 from .watch.watcher import Watcher
 from .web.remote import RemoteWatcher
 
@@ -22,63 +19,6 @@ SECRET_KEY_MIN = 32
 
 
 ROLES = ("all", "web")  # serve's roles with pages; "watcher" serves none (watch/process.py)
-
-
-@dataclass
-class Pillow:
-    """Everything one app owns, kept in ``app.extensions["pillow"]``.
-
-    ``watcher`` is the Watcher in the all-in-one role; in the web role a ``RemoteWatcher`` with
-    the same ``loaded``, ``status()`` and ``wake()``, and nothing that consumes the queue.
-    """
-
-    catalog: Catalog
-    storage: Storage
-    store: StateStore
-    watcher: Watcher | RemoteWatcher
-    push: object  # push(event, data) to every screen (of every process, through the fleet)
-    fleet: Fleet = field(default_factory=Fleet)
-    role: str = "all"
-    screens: set = field(default_factory=set)  # Socket.IO ids of this process's screens
-
-    @property
-    def window(self):
-        """Seconds ``serve`` waits for the snapshot before it answers "starting"."""
-        return self.watcher.window if self.role == "web" else self.watcher.link.window
-
-    def start(self):
-        self.watcher.start()
-        self.fleet.serve_screens(lambda: len(self.screens))
-        if self.role == "all":
-            self.fleet.serve_watcher(self.watcher)
-
-    def stop(self, timeout):
-        self.watcher.stop(timeout)
-        self.fleet.close()
-
-    def wake_watcher(self):
-        """Poll now, wherever the consuming watcher runs: here, or through the fleet."""
-        self.watcher.wake()  # (a web worker's wakes it through the fleet)
-        if self.role == "all":
-            self.fleet.wake_watcher()  # this one may be a standby: wake the active one too
-
-    def screen_count(self):
-        return self.fleet.screens(len(self.screens))
-
-    def health(self, detail=False):
-        """``/healthz`` (and, with ``detail``, the console): the watcher's link, and whether
-        Redis answers when there is one."""
-        if self.role == "web":
-            return self.watcher.health(detail)
-        health = self.watcher.link.status(detail=detail)
-        if self.fleet.shared:
-            health["message_queue_ok"] = self.fleet.healthy()
-            if health["status"] == "ok" and not health["message_queue_ok"]:
-                health.update(status="degraded", reason=MESSAGE_QUEUE_DOWN)
-            if detail:
-                health.update(message_queue=self.fleet.shown_url,
-                              message_queue_error=self.fleet.error)
-        return health
 
 
 def build_id():
@@ -128,24 +68,21 @@ def create_app(config=None, role="all"):
     app.config.update(MAX_CONTENT_LENGTH=16 * 1024)
     app.config["BUILD_ID"] = settings["BUILD_ID"] or build_id()
 
-    catalog = Catalog.from_settings(settings)
-    storage = Storage.from_settings(settings)
-    store = StateStore(catalog)
-
     from .web import api, events, operator, security, views
 
-    fleet = Fleet.from_settings(settings)
+    fleet = Fleet.from_settings(settings, queues_of(settings))
     push, push_here = events.init_app(app, fleet)
-    if role == "web":
-        watcher = RemoteWatcher(storage, store, settings, fleet, push_here)
-    else:
-        def watcher_push(event, data):
-            # A standby follows the snapshot that the active watcher pushed already: pushing it
-            # to every worker's screens again could put an older state back on them.
-            (push if watcher.role == "active" else push_here)(event, data)
 
-        watcher = Watcher(storage, store, settings, watcher_push if fleet.shared else push)
-    app.extensions["pillow"] = Pillow(catalog, storage, store, watcher, push, fleet, role)
+    def make_watcher(storage, queue_state):
+        if role == "web":
+            return RemoteWatcher(storage, queue_state, settings, fleet, push_here)
+        # A standby follows the snapshot that the active watcher pushed already: pushing it to
+        # every worker's screens again could put an older state back on them.
+        return Watcher(storage, queue_state, settings, push, push_here if fleet.shared else None)
+
+    pillows = watch_pillows(settings, make_watcher)
+    app.extensions["pillow"] = Dashboard({pillow.id: pillow for pillow in pillows}, push, fleet,
+                                         role)
     security.init_app(app)
     views.init_app(app)
     api.init_app(app)

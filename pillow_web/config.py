@@ -87,6 +87,8 @@ SETTINGS = {
         str, "", "Build id (default: a hash of code and assets); screens reload on a new one."
     ),
 }
+# Not a setting of its own (no environment variable): [[pillow]] tables, see ``pillow_config``.
+PILLOWS = "PILLOWS"
 
 # Environment names owned by CLI options (click's envvar fallbacks), not by the app's settings.
 CLI_ENV_PREFIXES = ("PILLOW_POST_", "PILLOW_AZURITE_", "PILLOW_POISON_", "PILLOW_LOG_LEVEL",
@@ -130,8 +132,9 @@ def _from_toml(path):
         raise ConfigError(f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    tables = {PILLOWS: data.pop("pillow")} if "pillow" in data else {}
     try:
-        return {key.upper(): _coerce(key.upper(), value) for key, value in data.items()}
+        return {key.upper(): _coerce(key.upper(), value) for key, value in data.items()} | tables
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
 
@@ -151,12 +154,12 @@ def _from_env(environ):
 def load(overrides=None, environ=None):
     """Merge every layer into one dict of validated settings."""
     environ = os.environ if environ is None else environ
-    values = {name: setting.default for name, setting in SETTINGS.items()}
+    values = {name: setting.default for name, setting in SETTINGS.items()} | {PILLOWS: []}
     values.update(_from_toml(ASSETS / "config" / "default.toml"))
     if environ.get(FILE_ENV):
         values.update(_from_toml(environ[FILE_ENV]))
     values.update(_from_env(environ))
-    flask_keys = {"TESTING", "DEBUG"}
+    flask_keys = {"TESTING", "DEBUG", PILLOWS}
     for key, value in (overrides or {}).items():
         values[key] = value if key in flask_keys else _coerce(key, value)
     values.update(_storage_account(values))
@@ -221,4 +224,6 @@ def _check(values):
     if not 0 < values["PORT"] < 65536:
         raise ConfigError(f"setting PORT must be a TCP port, not {values['PORT']}")
     from .message_queue import check_message_queue  # here: it raises this module's ConfigError
+    from .pillow_config import check as check_pillows  # (which both import)
     check_message_queue(values["MESSAGE_QUEUE"].strip())
+    values[PILLOWS] = check_pillows(values[PILLOWS], values)

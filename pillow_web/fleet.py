@@ -36,27 +36,41 @@ FACT_OPTIONS = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS
 class Fleet:
     """This process's link to the others; a no-op one when ``url`` is empty."""
 
-    def __init__(self, url="", queue="pillow-state"):
+    def __init__(self, url="", queue="pillow-state", queues=()):
         self.url = url
         self.shown_url = redact_url(url) if url else ""
+        self.queue = queue  # the first pillow's: it names this dashboard's keys
+        self.queues = list(queues) or [queue]  # every watched queue: each has a watcher report
         self.prefix = f"pillow-web:{queue}:"  # dashboards on other queues may share the Redis
         self.process = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.room = f"process:{self.process}"  # the Socket.IO room of this process's screens
         self.reachable = None  # whether the last Redis call worked (None: none made yet)
         self.error = None  # why the last one failed, one line
         self._answered = None  # monotonic time Redis last answered
-        self.watcher_report = None  # the active watcher's last report (None: none within TTL)
+        self.watcher_reports = {}  # by queue, its active watcher's last report (within TTL)
         self.other_screens = 0  # screens of the other processes, as last read
-        self.delivered_state = None  # the last ``state`` broadcast Redis brought to this process
+        self.delivered_states = {}  # by pillow, the last ``state`` Redis brought to this process
         self._redis = None
-        self._watcher = None  # the watcher served here (serve_watcher)
+        self._watchers = {}  # by queue, the watchers served here (serve_watcher)
         self._stopping = Event()
         self._greenlets = []
         self._senders = []
 
     @classmethod
-    def from_settings(cls, settings):
-        return cls(settings.get("MESSAGE_QUEUE", "").strip(), settings.get("QUEUE", "pillow-state"))
+    def from_settings(cls, settings, queues=None):
+        """The fleet of a dashboard watching ``queues`` (its pillows' queues, first one first;
+        default: QUEUE)."""
+        queues = queues or [settings.get("QUEUE", "pillow-state")]
+        return cls(settings.get("MESSAGE_QUEUE", "").strip(), queues[0], queues)
+
+    @property
+    def watcher_report(self):
+        """The report of the first queue's active watcher (None: none within TTL)."""
+        return self.watcher_reports.get(self.queue)
+
+    @staticmethod
+    def report_key(queue):
+        return f"pillow-web:{queue}:watcher"
 
     @property
     def shared(self):
@@ -74,8 +88,8 @@ class Fleet:
         return redis_manager(self.url, self.channel, delivered=self._delivered)
 
     def _delivered(self, event, data):
-        if event == "state":
-            self.delivered_state = data
+        if event == "state" and isinstance(data, dict):
+            self.delivered_states[data.get("pillow")] = data
 
     def sender(self, emit):
         """``emit`` made asynchronous with a ``Sender`` when pushes go through Redis."""
@@ -86,31 +100,30 @@ class Fleet:
         return sender
 
     def emit(self, event, data):
-        """Push ``event`` to every screen of every web worker (the watcher role's emit).
-
-        Only while the watcher served here is the active one: a standby follows the snapshot,
-        whose changes the active watcher pushed already, and pushing a snapshot read a moment
-        ago again could put an older state back on the screens.
-        """
-        if not self.shared or (self._watcher is not None and self._watcher.role != "active"):
+        """Push ``event`` to the screens of every web worker (the watcher role's emit, used
+        while its watcher is the active one; see ``Watcher``)."""
+        if not self.shared:
             return
         if not self._senders:
             manager = redis_manager(self.url, self.channel, write_only=True)
             self.sender(lambda event, data: manager.emit(event, data, namespace="/"))
         self._senders[0](event, data)
 
-    def serve_watcher(self, watcher):
-        """Let the others wake ``watcher`` and see its status (the watcher role). The status is
-        written only while it is the active one (it holds the lease); a standby stays silent."""
+    def serve_watcher(self, watcher, queue=None):
+        """Let the others wake ``watcher`` (of ``queue``, by default the first) and see its
+        status. The status is written only while it is the active one (it holds the lease); a
+        standby stays silent."""
         if self.shared:
-            self._watcher = watcher
-            self._spawn(self._report, watcher)
-            self._spawn(self._wake_on_request, watcher)
+            if not self._watchers:
+                self._spawn(self._wake_on_request)
+            self._watchers[queue or self.queue] = watcher
+            self._spawn(self._report, watcher, queue or self.queue)
 
-    def wake_watcher(self):
-        """Ask the watcher, in whatever process it runs, to poll now (after a post)."""
+    def wake_watcher(self, queue=None):
+        """Ask the watcher of ``queue`` (None: every one), wherever it runs, to poll now."""
         if self.shared:  # in a greenlet: the post's answer does not wait for Redis
-            gevent.spawn(self._call, lambda client: client.publish(self.prefix + "wake", "1"))
+            gevent.spawn(self._call, lambda client: client.publish(self.prefix + "wake",
+                                                                   queue or "*"))
 
     def serve_screens(self, count):
         """Each beat, write this process's screen count (``count()``) and read the others' and
@@ -173,35 +186,49 @@ class Fleet:
                       if name != mine]
             counts = client.mget(others) if others else []
             self.other_screens = sum(int(value) for value in counts if (value or "").isdigit())
-            report = client.get(self.prefix + "watcher")
-            try:
-                self.watcher_report = json.loads(report) if report else None
-            except ValueError:  # not one of ours: as if no watcher reported
-                self.watcher_report = None
+            reports = client.mget([self.report_key(queue) for queue in self.queues])
+            read = zip(self.queues, map(_report, reports), strict=True)
+            self.watcher_reports = {queue: report for queue, report in read if report is not None}
 
         while not self._stopping.is_set():
             self._call(exchange)
             self._stopping.wait(BEAT)
 
-    def _report(self, watcher):
+    def _report(self, watcher, queue):
+        key = self.report_key(queue)
         while not self._stopping.is_set():
             if watcher.role == "active":
                 report = json.dumps({**watcher.link.status(detail=True), "process": self.process})
-                self._call(lambda client, report=report: client.set(self.prefix + "watcher", report,
-                                                                    ex=TTL))
+                self._call(lambda client, report=report: client.set(key, report, ex=TTL))
             self._stopping.wait(BEAT)
 
-    def _wake_on_request(self, watcher):
+    def _wake_on_request(self):
         while not self._stopping.is_set():
             pubsub = None
             try:
                 pubsub = self._client().pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(self.prefix + "wake")
                 while not self._stopping.is_set():
-                    if pubsub.get_message(timeout=BEAT):
-                        watcher.wake()
+                    message = pubsub.get_message(timeout=BEAT)
+                    if message:
+                        self._wake(message["data"])
             except (RedisError, OSError):
                 self._stopping.wait(BEAT)  # the beats say Redis is unreachable
             finally:
                 if pubsub is not None:
                     pubsub.close()
+
+    def _wake(self, queue):
+        """Wake the watcher of ``queue`` served here ("*" or one older processes send: all)."""
+        watcher = self._watchers.get(queue)
+        for woken in [watcher] if watcher else list(self._watchers.values()):
+            woken.wake()
+
+
+def _report(text):
+    """A watcher report read from Redis, or None (none, or not one of ours)."""
+    try:
+        report = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return report if isinstance(report, dict) else None

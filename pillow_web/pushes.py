@@ -51,7 +51,8 @@ class RedisManager(socketio.RedisManager):
         # and those from Redis); if it is renamed, tests/test_roles_web.py sees pushes doubled.
         super()._handle_emit(message)
         data = message.get("data")
-        if self.delivered is not None and message.get("room") is None and len(data or ()) == 1:
+        # (Emits to this process's own screens skip the queue and this path: ignore_queue.)
+        if self.delivered is not None and len(data or ()) == 1:
             self.delivered(message.get("event"), data[0])
 
 

@@ -1,4 +1,5 @@
-"""``make screenshots``: PNGs of the kiosk (three screens) and the operator console for the README.
+"""``make screenshots``: PNGs of the kiosk (three screens), the operator console and the overview
+of several pillows for the README.
 
 Runs the real thing: a private in-memory Azurite, ``pillow-web serve``, a few states posted with
 the SDK, and Debian's headless Chromium. Run from the repository root as
@@ -65,6 +66,44 @@ def operator(browser, site, name, size, **options):
     context.close()
 
 
+# The overview's pillows: (id, name, state, text); each on a queue of its own.
+PILLOWS = [("hall", "Hallway", "HUGGING", "Someone is hugging me!"),
+           ("den", "Den", "NEUTRAL", None), ("kids", "Kids' room", "SPINNING", "Wheee!"),
+           ("studio", "Studio", "SHAKING", "Easy there!"), ("porch", "Porch", "THROWING", None),
+           ("attic", "Attic", "PUNCHING", "Ouch!")]
+
+
+def overview(browser, connection_string, folder):
+    """docs/overview.png: a wall screen (1920x1080) showing six pillows at once."""
+    config = Path(folder) / "pillows.toml"
+    config.write_text("".join(f'[[pillow]]\nid = "{pillow}"\nname = "{name}"\n'
+                              f'queue = "shot-{pillow}"\n' for pillow, name, *_ in PILLOWS))
+    site = Dashboard(connection_string, Path(folder) / "overview.log", CONFIG=config,
+                     POLL_MAX=0.5)
+    site.start()
+    try:
+        for pillow, _, state, text in PILLOWS:
+            storage = Storage(connection_string, f"shot-{pillow}", "pillow-web")
+            try:
+                storage.send(compose(state, text))
+            finally:
+                storage.close()
+        context = browser.new_context(viewport={"width": 1920, "height": 1080})
+        page = context.new_page()
+        page.goto(f"{site.url}/overview")
+        page.wait_for_function("""states => [...document.querySelectorAll('.tile')].every(
+            (tile, i) => tile.dataset.shows === states[i]
+              && tile.querySelector('.link').dataset.link === 'live'
+              && tile.querySelector('.picture').getAttribute('src')
+                 === `/static/img/${states[i].toLowerCase()}.svg`
+              && tile.querySelector('.picture').complete)""",
+                               arg=[state for _, _, state, _ in PILLOWS])
+        page.screenshot(path=DOCS / "overview.png")
+        context.close()
+    finally:
+        site.stop()
+
+
 def main():
     DOCS.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, Azurite() as azurite:
@@ -82,6 +121,7 @@ def main():
                 operator(browser, site, "operator", (1280, 800))
                 operator(browser, site, "operator-phone", (390, 844), device_scale_factor=2,
                          is_mobile=True, has_touch=True)
+                overview(browser, azurite.connection_string, tmp)
                 browser.close()
         finally:
             site.stop()

@@ -2,7 +2,8 @@
 
 Three forms are accepted, raw UTF-8 or base64-encoded:
 
-* a JSON object ``{"state": "HUGGING", "text": "...", "at": "2026-11-22T10:00:00Z"}``
+* a JSON object ``{"state": "HUGGING", "text": "...", "at": "2026-11-22T10:00:00Z"}``, which
+  may name its pillow (``"pillow": "hall"``) when several share a queue
 * a bare state name, ``hugging``
 * the original pillow's Python tuple text, ``('HUGGING', 0.93)``, read with ``ast.literal_eval``
 
@@ -23,6 +24,7 @@ from .ordering import CLOCK_SKEW, EARLIEST, SECOND, Stamp, ahead, resolution, tr
 
 MAX_CHARS = 4096
 STATE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+PILLOW_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")  # it is part of URLs: /p/<id>
 BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # A lone surrogate (from a JSON "\ud800" escape) cannot be encoded: it would break the page.
@@ -35,12 +37,14 @@ class Rejected(ValueError):
 
 @dataclass(frozen=True)
 class Message:
-    """A usable message; ``at_resolution`` is how precisely ``at`` was stated."""
+    """A usable message; ``at_resolution`` is how precisely ``at`` was stated; ``pillow`` is
+    the pillow it names (None: the queue's only one)."""
 
     state: str
     text: str | None = None
     at: datetime | None = None
     at_resolution: timedelta = SECOND
+    pillow: str | None = None
 
     def stamp(self, inserted_on):
         """When it happened: ``at`` if ``ordering.trusted``, else the queue's ``inserted_on``."""
@@ -49,7 +53,9 @@ class Message:
 
 
 def parse(content, states, now=None):
-    """Parse queue ``content`` (str) against the known ``states`` (a container of upper names).
+    """Parse queue ``content`` (str) against the known ``states``: a container of upper names,
+    or a function of the pillow a message names (None: it names none) that returns them, or
+    raises Rejected when that pillow has no place here.
 
     With ``now`` (a sender checking its message) an ``at`` ahead of it is refused; the watcher
     passes none and judges ``at`` by the queue's insertion time instead (``Message.stamp``)."""
@@ -107,8 +113,18 @@ def _parse_text(text, states, now):
         return Message(_state(value, states))
     if not isinstance(value, dict):
         raise Rejected(f"a JSON message must be an object, not {_kind(value)}")
-    return Message(_state(value.get("state"), states), check_text(value.get("text")),
-                   *_at(value, now))
+    pillow = _pillow(value.get("pillow"))
+    return Message(_state(value.get("state"), states, pillow), check_text(value.get("text")),
+                   *_at(value, now), pillow)
+
+
+def _pillow(value):
+    if value is None:
+        return None
+    if not isinstance(value, str) or not PILLOW_ID.match(value):
+        shown = _excerpt(value) if isinstance(value, str) else _kind(value)
+        raise Rejected(f"pillow {shown} is not a pillow id (a-z, 0-9, _ and -)")
+    return value
 
 
 def _unique_keys(pairs):
@@ -133,7 +149,9 @@ def _kind(value):
     return KINDS.get(type(value), type(value).__name__)
 
 
-def _state(value, states):
+def _state(value, states, pillow=None):
+    if callable(states):
+        states = states(pillow)
     if value is None:
         raise Rejected("message has no state")
     if not isinstance(value, str):
@@ -202,8 +220,9 @@ def _excerpt(value, limit=40):
     return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
-def compose(state, text=None, at=None):
-    """The JSON message an operator posts; stamped with the time now unless ``at`` is given.
+def compose(state, text=None, at=None, pillow=None):
+    """The JSON message an operator posts; stamped with the time now unless ``at`` is given;
+    naming ``pillow`` if given (its queue serves several).
 
     The stamp has microseconds, so posts made within one second still apply in order (the
     queue's own insertion time has whole seconds only).
@@ -212,6 +231,8 @@ def compose(state, text=None, at=None):
     body = {"state": state, "at": at or now}
     if text is not None:
         body["text"] = text
+    if pillow is not None:
+        body["pillow"] = pillow
     return json.dumps(body, ensure_ascii=False)
 
 

@@ -117,6 +117,19 @@ class StateStore:
             self.history.appendleft(self.current)
         return True
 
+    def saved(self):
+        """What ``reset`` goes back to: the store as it is now."""
+        return self.current, list(self.history), list(self.applied_ids)
+
+    def reset(self, saved):
+        """Go back to ``saved`` (from ``saved()``), clean: what a refused save held is forgotten."""
+        self.current, history, applied_ids = saved
+        self.history.clear()
+        self.history.extend(history)
+        self.applied_ids.clear()
+        self.applied_ids.extend(applied_ids)
+        self.dirty = False
+
     def shown(self):
         """What a screen shows: the picture's state and the line of text."""
         return self.current.state, self.text()

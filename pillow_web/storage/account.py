@@ -84,10 +84,12 @@ class Storage:
         self.snapshot_blob = self.container.get_blob_client(f"{queue}/snapshot.json")
 
     @classmethod
-    def from_settings(cls, settings):
-        """The storage named by the account settings (see ``config``), QUEUE and CONTAINER."""
+    def from_settings(cls, settings, queue=None):
+        """The storage named by the account settings (see ``config``), ``queue`` (default:
+        QUEUE) and CONTAINER."""
         try:
-            return cls(Account.from_settings(settings), settings["QUEUE"], settings["CONTAINER"])
+            return cls(Account.from_settings(settings), queue or settings["QUEUE"],
+                       settings["CONTAINER"])
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
 

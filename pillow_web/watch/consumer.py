@@ -48,8 +48,7 @@ class Consumer:
 
     def remember(self):
         """The store now equals the snapshot (just read or saved)."""
-        store = self.store
-        self._saved = store.current, list(store.history), list(store.applied_ids)
+        self._saved = self.store.saved()
 
     def consume(self, stopping, wait):
         """Poll until ``stopping`` is set, backing off while the queue is empty; ``wait(s)``
@@ -109,7 +108,7 @@ class Consumer:
                 self.storage.to_poison(message, reason)
                 continue
             try:
-                parsed = parse(message.content, self.store.catalog.names)
+                parsed = parse(message.content, self.store.states_for)
             except Rejected as exc:
                 self.storage.to_poison(message, str(exc))
                 continue
@@ -119,7 +118,8 @@ class Consumer:
         # the current state at the precision both have; the later received wins the rest.
         for message, parsed in usable:
             stamp = parsed.stamp(message.inserted_on or now)  # its at, unless far ahead of that
-            if parsed.at and stamp.at != parsed.at and message.id not in self.store.applied_ids:
+            seen = message.id in self.store.store_for(parsed).applied_ids
+            if parsed.at and stamp.at != parsed.at and not seen:
                 ahead = (parsed.at - stamp.at).total_seconds()
                 log.warning("message %s: at %s is %.0f s ahead of its insertion time; ordered "
                             "by that", message.id, parsed.at.isoformat(), ahead)
@@ -157,13 +157,7 @@ class Consumer:
     def _roll_back(self):
         """Forget what the refused save held: it was neither pushed nor deleted, and the new
         holder applies it from the queue."""
-        current, history, applied_ids = self._saved
-        self.store.current = current
-        self.store.history.clear()
-        self.store.history.extend(history)
-        self.store.applied_ids.clear()
-        self.store.applied_ids.extend(applied_ids)
-        self.store.dirty = False
+        self.store.reset(self._saved)
 
     def _delete_quietly(self, messages):
         """Delete in a greenlet of its own, returning the error for ``_join_deletes`` to raise."""

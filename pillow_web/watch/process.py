@@ -14,10 +14,8 @@ from gevent.event import Event
 from gevent.pywsgi import LoggingLogAdapter
 
 from .. import config
-from ..domain.catalog import Catalog
-from ..domain.state import StateStore
+from ..dashboard import Dashboard, queues_of, watch_pillows
 from ..fleet import Fleet
-from ..storage.account import Storage
 from .watcher import Watcher
 
 log = logging.getLogger(__name__)
@@ -25,7 +23,7 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT = 4.0  # the batch in hand, the save and the release: under the 5 s a stop may take
 
 
-def health_app(watcher):
+def health_app(dashboard):
     """A WSGI app with ``GET /healthz`` (as the all-in-one's, with the role) and ``/livez``."""
 
     def app(environ, start_response):
@@ -39,7 +37,7 @@ def health_app(watcher):
         elif path == "/livez":  # no storage call: an Azure outage must not restart the process
             code, body = "200 OK", {"status": "alive"}
         else:
-            body = watcher.status()
+            body = dashboard.health()
             code = "200 OK" if body["queue_ok"] else "503 Service Unavailable"
         data = json.dumps(body).encode()
         start_response(code, [*headers, ("Content-Length", str(len(data)))])
@@ -49,18 +47,23 @@ def health_app(watcher):
 
 
 def run_watcher(overrides=None):
-    """Consume the queue and serve health on HOST:PORT until SIGINT or SIGTERM, then finish the
-    batch in hand, save and release the lease. A port that cannot be used raises ListenError."""
+    """Consume the queues and serve health on HOST:PORT until SIGINT or SIGTERM, then finish
+    the batch in hand, save and release the leases. A port that cannot be used raises
+    ListenError."""
     from ..web.server import Handler, Server, bind, where  # serve's socket and hardened server
 
     settings = config.load(overrides)
-    catalog = Catalog.from_settings(settings)
-    storage = Storage.from_settings(settings)
+    fleet = Fleet.from_settings(settings, queues_of(settings))
+
+    def make_watcher(storage, queue_state):  # a standby's screens are the active one's: silent
+        return Watcher(storage, queue_state, settings, fleet.emit, lambda event, data: None)
+
+    pillows = watch_pillows(settings, make_watcher)
+    dashboard = Dashboard({pillow.id: pillow for pillow in pillows}, fleet.emit, fleet,
+                          "watcher")
     sock = bind(settings["HOST"], settings["PORT"])
-    fleet = Fleet.from_settings(settings)
-    watcher = Watcher(storage, StateStore(catalog), settings, fleet.emit)
     server = Server(
-        sock, health_app(watcher), handler_class=Handler,
+        sock, health_app(dashboard), handler_class=Handler,
         log=LoggingLogAdapter(logging.getLogger("pillow_web.access"), logging.DEBUG),
         error_log=LoggingLogAdapter(logging.getLogger(__name__), logging.ERROR),
     )
@@ -69,18 +72,16 @@ def run_watcher(overrides=None):
     for signum in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(signum, stopping.set)
 
-    watcher.start()
-    fleet.serve_watcher(watcher)
+    dashboard.start()
     sock.listen(server.backlog)
     server.start()
     host, port = server.address[:2]
-    log.info("pillow-web watch: queue %s, health on http://%s/healthz", storage.queue_name,
-             where(host, port))
+    log.info("pillow-web watch: queue %s, health on http://%s/healthz",
+             ", ".join(queues_of(settings)), where(host, port))
     stopping.wait()
 
     log.info("stopping: finishing the batch in hand")
-    watcher.stop(STOP_TIMEOUT)
-    fleet.close()
+    dashboard.stop(STOP_TIMEOUT)
     server.stop(timeout=1)
-    storage.close()
+    dashboard.close()
     log.info("stopped")

@@ -27,15 +27,21 @@ DELETES_GRACE = 5.0  # seconds a holder that lost the lease waits for deletes of
 
 
 class Watcher:
-    def __init__(self, storage, store, settings, emit):
+    """Watches one queue for the pillows it serves: ``store`` is their ``QueueState``.
+
+    ``emit(event, data)`` pushes to screens while this process consumes the queue; standing by,
+    ``standby_emit`` does if given (e.g. to this process's own screens only).
+    """
+
+    def __init__(self, storage, store, settings, emit, standby_emit=None):
         self.storage = storage
         self.store = store
-        self.emit = emit
+        self._emits = emit, standby_emit or emit
         self.poll_max = settings["POLL_MAX"]
-        self.link = Link(self.poll_max, storage.queue_name, emit)
+        self.link = Link(self.poll_max, storage.queue_name, self._emit_status)
         self.consumer = Consumer(storage, store, settings, self.link, self._publish)
         self.follower = SnapshotFollower(storage, store, self._publish)
-        self._shown = store.shown()  # what screens got on connect; push only on a change
+        self._shown = {}  # by pillow, what its screens got; push only on a change
         # Set once the snapshot is read: until then nothing may show the store's state as real.
         self.loaded = Event()
         self.lease = None  # a new one (a new lease id) for every start
@@ -46,6 +52,12 @@ class Watcher:
     def role(self):
         """"active" while this process consumes the queue, else "standby"."""
         return self.link.role
+
+    def emit(self, event, data):
+        self._emits[self.role != "active"](event, data)
+
+    def _emit_status(self, event, status):
+        self.emit(event, {**status, "pillows": list(self.store.stores)})
 
     def start(self):
         """Start the watcher greenlet (after a stop, under a new lease); it outlives crashes."""
@@ -197,7 +209,7 @@ class Watcher:
 
     def _mark_loaded(self):
         if not self.loaded.is_set():
-            self._shown = None  # screens that connected while starting got no state: push it
+            self._shown = {}  # screens that connected while starting got no state: push it
             self.loaded.set()
             self._publish()
 
@@ -209,10 +221,11 @@ class Watcher:
         """Push the state if what a screen shows changed; a burst thus ends in one push."""
         if not self.loaded.is_set():
             return  # the first read pushes it (_mark_loaded)
-        shown = self.store.shown()
-        if shown != self._shown:
-            self._shown = shown
-            self.emit("state", self.store.payload())
+        for pillow, store in self.store.stores.items():
+            shown = store.shown()
+            if shown != self._shown.get(pillow):
+                self._shown[pillow] = shown
+                self.emit("state", self.store.payload(pillow))
 
     @property
     def ok(self):

@@ -37,10 +37,26 @@ def authorize():
 
 @bp.post("/state")
 def post_state():
-    """Queue a state: ``{"state": "HUGGING", "text": "optional", "at": "optional ISO time"}``."""
+    """Queue a state for the default pillow: ``{"state": "HUGGING", "text": "optional", "at":
+    "optional ISO time"}``."""
+    return _post(None)
+
+
+@bp.post("/pillows/<pillow_id>/state")
+def post_pillow_state(pillow_id):
+    """Queue a state for pillow ``pillow_id``, as ``POST /api/state`` does for the default."""
+    return _post(pillow_id)
+
+
+def _post(pillow_id):
     refused = authorize()
     if refused:
         return refused
+    dashboard = current_app.extensions["pillow"]
+    pillow = dashboard.pillows.get(pillow_id) if pillow_id else dashboard.default
+    if pillow is None:
+        return error(404, f"there is no pillow {pillow_id!r:.40}",
+                     known_pillows=list(dashboard.pillows))
     if (request.content_length or 0) > BODY_MAX:
         return error(413, f"body is over {BODY_MAX} bytes")
     try:
@@ -49,9 +65,9 @@ def post_state():
         body = None
     if not isinstance(body, dict):
         return error(400, "body must be a JSON object like {\"state\": \"HUGGING\"}")
-    pillow = current_app.extensions["pillow"]
     try:
-        queued = operations.post_state(pillow, body.get("state"), body.get("text"), body.get("at"))
+        queued = operations.post_state(dashboard, body.get("state"), body.get("text"),
+                                       body.get("at"), pillow)
     except operations.ERRORS as exc:
         status, reason = operations.refusal(exc)
         extra = {"known_states": pillow.catalog.names} if status == 422 else {}

@@ -5,7 +5,7 @@ import logging
 from datetime import UTC, datetime
 
 from flask import current_app, request
-from flask_socketio import SocketIO, emit, join_room
+from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room
 
 from ..domain.state import isotime
 from . import socket_guard
@@ -44,34 +44,70 @@ def init_app(app, fleet):
     socket_guard.guard(server, app.config["SCREENS_PER_ADDRESS"])
 
     def push(event, data):
-        server.emit(event, data, namespace="/")
+        server.emit(event, data, to=rooms_of(data), namespace="/")
 
     def push_here(event, data):
-        # Only this process's screens are in its room, so the queue is not needed to reach them
-        # (and they are reached while Redis is away).
-        server.emit(event, data, to=fleet.room, namespace="/", ignore_queue=True)
+        # Without the queue, an emit reaches this process's screens only (and reaches them
+        # while Redis is away).
+        server.emit(event, data, to=rooms_of(data) or fleet.room, namespace="/",
+                    ignore_queue=True)
 
     return fleet.sender(push), push_here
 
 
+def room(pillow_id):
+    return f"pillow:{pillow_id}"
+
+
+def rooms_of(data):
+    """The rooms of the screens an event is for: of the pillow a ``state`` is about, of the
+    pillows a ``status`` is about; None (every screen) for the others."""
+    if isinstance(data, dict) and isinstance(data.get("pillow"), str):
+        return room(data["pillow"])
+    if isinstance(data, dict) and isinstance(data.get("pillows"), list):
+        return [room(pillow_id) for pillow_id in data["pillows"]]
+    return None
+
+
+def shown_pillows(dashboard, auth):
+    """The pillows a screen shows: ``{"pillow": id}``, ``{"overview": true}`` for every one,
+    none (a page of an older build) for the default one; None for an unknown id."""
+    if isinstance(auth, dict) and auth.get("overview") is True:
+        return list(dashboard.pillows.values())
+    chosen = auth.get("pillow") if isinstance(auth, dict) else None
+    if chosen is None:
+        return [dashboard.default]
+    live = dashboard.pillows.get(chosen) if isinstance(chosen, str) else None
+    return [live] if live else None
+
+
 @socketio.on("connect")
 def on_connect(auth=None):
-    """A new screen gets the build id, the server's clock, current state and queue status at once.
+    """A new screen gets the build id, the server's clock, and the current state and queue status
+    of each pillow it shows, at once; it joins each one's room.
 
     A screen that loaded its page from another build reloads itself on ``hello``; it reckons
-    "updated 2 min ago" by the server's clock, not by its own. Until the snapshot is read there
-    is no state to send: the screen keeps what it shows and gets the state once it is loaded.
+    "updated 2 min ago" by the server's clock, not by its own. Until a queue's snapshot is read
+    there is no state to send: the screen keeps what it shows and gets it once it is loaded.
     """
-    pillow = current_app.extensions["pillow"]
-    pillow.screens.add(request.sid)
-    join_room(pillow.fleet.room)
+    dashboard = current_app.extensions["pillow"]
+    pillows = shown_pillows(dashboard, auth)
+    if pillows is None:
+        raise ConnectionRefusedError("no such pillow")
+    dashboard.screens.add(request.sid)
+    join_room(dashboard.fleet.room)
+    for live in pillows:
+        join_room(room(live.id))
     # To this one screen, here: not through the message queue (python-socketio's advice for a
     # single addressee), so a connect never waits for Redis.
     emit("hello", {"build": current_app.config["BUILD_ID"], "now": isotime(datetime.now(UTC))},
          ignore_queue=True)
-    if pillow.watcher.loaded.is_set():
-        emit("state", pillow.store.payload(), ignore_queue=True)
-    emit("status", pillow.watcher.status(), ignore_queue=True)
+    for live in pillows:
+        payload = live.payload()
+        if payload is not None:
+            emit("state", payload, ignore_queue=True)
+    for status in {live.storage.queue_name: live.status() for live in pillows}.values():
+        emit("status", status, ignore_queue=True)
 
 
 @socketio.on("disconnect")

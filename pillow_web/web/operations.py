@@ -28,28 +28,32 @@ class Outdated(ValueError):
     """A post's own ``at`` is older than the state shown: it would be consumed, never shown."""
 
 
-def message_for(state, catalog, text=None, at=None):
-    """The queue text for ``state``, checked against ``catalog``; raise Rejected if unusable."""
-    return _checked(state, catalog, text, at)[0]
+def message_for(state, catalog, text=None, at=None, pillow=None):
+    """The queue text for ``state``, checked against ``catalog``, naming ``pillow`` if given (its
+    queue serves several); raise Rejected if unusable."""
+    return _checked(state, catalog, text, at, pillow)[0]
 
 
-def _checked(state, catalog, text, at):
+def _checked(state, catalog, text, at, pillow=None):
     """``(queue text, parsed message)``, parsed exactly as the watcher will parse it."""
     if not isinstance(state, str):
         raise Rejected("state must be a string")
-    content = compose(state.strip().upper(), text, at)
+    content = compose(state.strip().upper(), text, at, pillow)
     return content, parse(content, catalog.names, datetime.now(UTC))
 
 
-def post_state(pillow, state, text=None, at=None):
+def post_state(dashboard, state, text=None, at=None, pillow=None):
     """Check and queue ``state`` so that it shows, then wake the watcher so screens change at once.
 
     A post is stamped by this server's clock. Should the state shown be stamped later (a sender's
     clock runs fast, by at most ``ordering.CLOCK_SKEW``), the post would be skipped as older: it
     takes that state's time instead, and the warning says so. A post with an ``at`` of its own
-    older than the state shown is refused (Outdated), not queued to be skipped.
+    older than the state shown is refused (Outdated), not queued to be skipped. ``pillow`` is
+    a ``LivePillow`` of ``dashboard`` (None: the default one).
     """
-    content, posted = _checked(state, pillow.catalog, text, at)
+    pillow = pillow or dashboard.default
+    named = pillow.id if pillow.shared_queue else None  # else as always: the queue's only one
+    content, posted = _checked(state, pillow.catalog, text, at, named)
     name, warning, shown = state.strip().upper(), None, pillow.store.current.stamp()
     if shown is not None and Stamp(posted.at, posted.at_resolution).older_than(shown):
         if at is not None:
@@ -58,9 +62,9 @@ def post_state(pillow, state, text=None, at=None):
         ahead = (shown.at - posted.at).total_seconds()
         warning = (f"the state shown is stamped {ahead:.3g} s ahead of this server's clock (a "
                    f"sender's clock runs fast), so {name} is stamped with its time to replace it")
-        content = compose(name, text, isotime(shown.at, "microseconds"))
+        content = compose(name, text, isotime(shown.at, "microseconds"), named)
     sent = pillow.storage.send(content)
-    pillow.wake_watcher()
+    dashboard.wake_watcher(pillow)
     return Queued(sent.id, name, warning)
 
 

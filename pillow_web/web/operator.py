@@ -109,7 +109,7 @@ def post_state():
     pillow = current_app.extensions["pillow"]
     state, text = request.form.get("state", ""), request.form.get("text", "").strip() or None
     try:
-        queued = operations.post_state(pillow, state, text)
+        queued = operations.post_state(pillow, state, text)  # (the default pillow's)
     except operations.ERRORS as exc:
         status, reason = operations.refusal(exc)
         return _done(f"Not sent: {reason}.", status)

@@ -43,7 +43,8 @@ class RemoteWatcher:
     like the all-in-one's watcher; ``start()`` and ``stop()`` its greenlets."""
 
     def __init__(self, storage, store, settings, fleet, push_here):
-        self.store = store
+        self.store = store  # the QueueState of the pillows on ``queue``
+        self.queue = storage.queue_name
         self.fleet = fleet
         self.push_here = push_here  # push(event, data) to this process's screens only
         self.every = settings["POLL_MAX"]
@@ -57,6 +58,7 @@ class RemoteWatcher:
         self._greenlets = []
         self._announced = None
         self._since = datetime.now(UTC)  # when the screens' status last changed
+        self._pushed = {}  # by pillow, the state last pushed here or found brought by Redis
 
     def start(self):
         if not self._greenlets:
@@ -88,12 +90,20 @@ class RemoteWatcher:
             if not self.loaded.is_set():
                 self.loaded.set()
                 # Screens that connected while starting got no state, whatever Redis brought.
-                self.push_here("state", self.store.payload())
+                for pillow in self.store.stores:
+                    self._pushed[pillow] = self.store.payload(pillow)
+                    self.push_here("state", self._pushed[pillow])
 
     def _changed(self):
-        payload = self.store.payload()
-        if self.loaded.is_set() and not brought(payload, self.fleet.delivered_state):
-            self.push_here("state", payload)
+        if not self.loaded.is_set():
+            return
+        for pillow in self.store.stores:
+            payload = self.store.payload(pillow)
+            if payload == self._pushed.get(pillow):
+                continue  # the snapshot changed for another pillow on this queue
+            self._pushed[pillow] = payload
+            if not brought(payload, self.fleet.delivered_states.get(pillow)):
+                self.push_here("state", payload)
 
     def _announce(self):
         """Push ``status`` to this process's screens whenever what they should show changes."""
@@ -105,7 +115,7 @@ class RemoteWatcher:
             if self._announced is not None:
                 self._since = datetime.now(UTC)
             self._announced = shown
-            self.push_here("status", self.status())
+            self.push_here("status", {**self.status(), "pillows": list(self.store.stores)})
 
     def _starting(self):
         return not self.loaded.is_set() and (self._started is None
@@ -121,7 +131,7 @@ class RemoteWatcher:
         Redis is unreachable the last report stands: the screens still get every change from the
         snapshot, so they are not told the pillow went silent.
         """
-        report = self.fleet.watcher_report or {}
+        report = self.fleet.watcher_reports.get(self.queue) or {}
         if self._starting():
             status, reason = "starting", None
         elif not self._snapshot_ok():
@@ -138,7 +148,7 @@ class RemoteWatcher:
         """``/healthz``: the screens' status, and "degraded" too while Redis is unreachable or
         no watcher reported within its TTL; ``reason`` and the ``*_ok`` fields say which."""
         health = self.status()
-        message_queue_ok, report = self.fleet.healthy(), self.fleet.watcher_report
+        message_queue_ok, report = self.fleet.healthy(), self.fleet.watcher_reports.get(self.queue)
         health.update(role="web", snapshot_ok=self._snapshot_ok(),
                       message_queue_ok=message_queue_ok,
                       watcher_reported=message_queue_ok and report is not None)

@@ -184,7 +184,7 @@ def run(overrides=None, role="all"):
     # catalog's initial state as if it were the pillow's. Storage that does not answer within
     # the link's window does not keep the dashboard down: it answers "starting" until then.
     pillow.start()
-    loaded = pillow.watcher.loaded
+    loaded = gevent.spawn(lambda: [event.wait() for event in pillow.loaded()])  # every queue's
     gevent.wait([loaded, stopping], timeout=pillow.window, count=1)
     sock.listen(server.backlog)
     server.start()
@@ -192,14 +192,15 @@ def run(overrides=None, role="all"):
     shared = f", message queue {pillow.fleet.shown_url}" if pillow.fleet.shared else ""
     log.info("pillow-web is serving on %s://%s/ (%s, queue %s%s)", "https" if context else "http",
              where(host, port), "web worker" if role == "web" else "all-in-one",
-             pillow.storage.queue_name, shared)
-    if not loaded.is_set() and not stopping.is_set():
+             ", ".join(live.storage.queue_name for live in pillow.queues), shared)
+    if not loaded.ready() and not stopping.is_set():
         log.warning("snapshot not read within %g s: answering \"starting\" until it is",
                     pillow.window)
     stopping.wait()
 
     log.info("stopping: finishing the message in hand")
+    loaded.kill(block=False)
     pillow.stop(STOP_TIMEOUT)
     server.stop(timeout=1)
-    pillow.storage.close()
+    pillow.close()
     log.info("stopped")

@@ -156,7 +156,13 @@
     }, function () { wakeLock = null; /* not granted now; the next tick asks again */ });
   }
 
-  var socket = io({ path: appRoot + "/socket.io", reconnectionDelayMax: 5000 });
+  // Which pillow this screen shows (an older page names none: the server's default pillow).
+  var pillowId = root.dataset.pillow || null;
+  function mine(pillow) { return pillowId === null || pillow == null || pillow === pillowId; }
+
+  var options = { path: appRoot + "/socket.io", reconnectionDelayMax: 5000 };
+  if (pillowId !== null) options.auth = { pillow: pillowId };
+  var socket = io(options);
   socket.on("connect", function () {
     socketUp = everConnected = true;
     downSince = null;
@@ -213,9 +219,13 @@
     anyBuild = true;
     reloadWhenReachable();
   });
-  socket.on("state", showState);
+  // Several pillows may share a server: only this pillow's state and its queue's status count.
+  socket.on("state", function (state) { if (state && mine(state.pillow)) showState(state); });
   socket.on("status", function (status) {
-    if (status && typeof status === "object") queueStatus = status;
+    if (!status || typeof status !== "object") return;
+    if (Array.isArray(status.pillows) && pillowId !== null &&
+        status.pillows.indexOf(pillowId) < 0) return;
+    queueStatus = status;
     showLink();
   });
 
