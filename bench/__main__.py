@@ -20,7 +20,8 @@ from pathlib import Path
 
 from .common import REFERENCE, RESULTS, ROOT, raise_nofile
 
-PARTS = ("latency", "fanout", "backlog", "page", "scaleout", "failover", "relay", "stack")
+PARTS = ("latency", "fanout", "backlog", "page", "scaleout", "failover", "relay", "stack",
+         "pillows")
 PLOTTED = ("scaleout", "failover")  # parts with a plot of their own: plots.<part>, <part>.png
 EXTRA = ("profile",)  # run only when named
 NEEDS = {"matplotlib": "matplotlib", "psutil": "psutil", "playwright": "playwright"}
@@ -82,7 +83,8 @@ def main():
             started, load = time.monotonic(), os.getloadavg()[0]
             module = importlib.import_module(f"bench.{part}")
             kwargs = ({"workdir": workdir}
-                      if part in ("latency", "backlog", "profile", "failover", "relay") else {})
+                      if part in ("latency", "backlog", "profile", "failover", "relay", "pillows")
+                      else {})
             try:
                 results[part] = module.run(quick=args.quick, **kwargs)
             except Exception as exc:  # one broken part must not lose the others' results

@@ -71,7 +71,7 @@ class RemoteWatcher:
         gevent.killall(self._greenlets, timeout=timeout)
 
     def wake(self):
-        self.fleet.wake_watcher()
+        self.fleet.wake_watcher(self.queue)
 
     def _follow(self):
         while not self._stopping.is_set():
