@@ -2,7 +2,8 @@
 
 import importlib
 
-OWN_ROWS = ("scaleout", "failover", "relay", "stack")  # parts whose module makes its own rows
+# Parts whose module makes its own rows.
+OWN_ROWS = ("scaleout", "failover", "relay", "stack", "pillows")
 
 
 def fmt(value, unit=""):

@@ -38,10 +38,11 @@ def epoch(iso):
 
 
 class Client(asyncio.Protocol):
-    """One screen. ``hub`` gets ``connected(self)``, ``lost(self)`` and ``state(t, data)``."""
+    """One screen. ``hub`` gets ``connected(self)``, ``lost(self)``, ``state(t, data)`` and, if it
+    has one, ``status(data)``; ``auth`` is the Socket.IO connect payload (e.g. the pillow)."""
 
-    def __init__(self, host, path, hub):
-        self.host, self.path, self.hub = host, path, hub
+    def __init__(self, host, path, hub, auth=None):
+        self.host, self.path, self.hub, self.auth = host, path, hub, auth
         self.buffer = b""
         self.upgraded = False
         self.ready = asyncio.get_running_loop().create_future()
@@ -99,8 +100,10 @@ class Client(asyncio.Protocol):
             self.send("3")
         elif payload.startswith(b'42["state"'):
             self.hub.state(now, json.loads(payload[2:])[1], self)
+        elif payload.startswith(b'42["status"') and hasattr(self.hub, "status"):
+            self.hub.status(json.loads(payload[2:])[1])
         elif payload.startswith(b"0{"):
-            self.send("40")
+            self.send("40" + (json.dumps(self.auth) if self.auth else ""))
         elif payload.startswith(b"40") and not self.ready.done():
             self.ready.set_result(self)
             self.hub.connected(self)
@@ -108,12 +111,12 @@ class Client(asyncio.Protocol):
             self.transport.close()
 
 
-async def connect(host, port, hub, timeout=20.0):
+async def connect(host, port, hub, timeout=20.0, auth=None):
     """Open one client and return it once the server accepted the ``/`` namespace."""
     loop = asyncio.get_running_loop()
     path = "/socket.io/?EIO=4&transport=websocket"
-    _, client = await asyncio.wait_for(
-        loop.create_connection(lambda: Client(f"{host}:{port}", path, hub), host, port), timeout)
+    _, client = await asyncio.wait_for(loop.create_connection(
+        lambda: Client(f"{host}:{port}", path, hub, auth), host, port), timeout)
     try:
         return await asyncio.wait_for(client.ready, timeout)
     except BaseException:
