@@ -91,8 +91,8 @@ SETTINGS = {
 PILLOWS = "PILLOWS"
 
 # Environment names owned by CLI options (click's envvar fallbacks), not by the app's settings.
-CLI_ENV_PREFIXES = ("PILLOW_POST_", "PILLOW_AZURITE_", "PILLOW_POISON_", "PILLOW_LOG_LEVEL",
-                    "PILLOW_ROLE")
+CLI_ENV_PREFIXES = ("PILLOW_POST_", "PILLOW_AZURITE_", "PILLOW_POISON_", "PILLOW_PILLOWS_",
+                    "PILLOW_LOG_LEVEL", "PILLOW_ROLE")
 FILE_ENV = "PILLOW_CONFIG"
 # Azure's rule for queue and container names; 56 leaves room for the "-poison" suffix.
 AZURE_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,54}[a-z0-9]$")

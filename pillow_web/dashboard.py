@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 import gevent
 
-from .config import ASSETS
 from .domain.catalog import Catalog
 from .domain.pillows import Pillow, QueueState
 from .fleet import MESSAGE_QUEUE_DOWN, Fleet
@@ -68,7 +67,7 @@ def watch_pillows(settings, make_watcher):
     for spec in settings["PILLOWS"]:
         path = spec["states_file"]
         if path not in catalogs:
-            catalogs[path] = Catalog.load(ASSETS / path, ASSETS / "static" / "img")
+            catalogs[path] = Catalog.from_file(path)
         pillow = Pillow(spec["id"], spec["name"], spec["queue"], catalogs[path])
         queues.setdefault(pillow.queue, []).append(pillow)
     live = {}

@@ -40,8 +40,13 @@ class Catalog:
 
     @classmethod
     def from_settings(cls, settings):
-        """The catalog named by the STATES_FILE setting, with images under static/img/."""
-        return cls.load(ASSETS / settings["STATES_FILE"], ASSETS / "static" / "img")
+        """The catalog named by the STATES_FILE setting."""
+        return cls.from_file(settings["STATES_FILE"])
+
+    @classmethod
+    def from_file(cls, path):
+        """The catalog in ``path`` (under the project, or absolute), images under static/img/."""
+        return cls.load(ASSETS / path, ASSETS / "static" / "img")
 
     @classmethod
     def load(cls, path, image_dir):
