@@ -159,7 +159,7 @@ class Dashboard:
     def health(self, detail=False):
         """``/healthz`` (and, with ``detail``, the console): the worst of the pillows' queue
         health, and with several pillows each one's in ``pillows``."""
-        by_queue = {pillow.storage.queue_name: self._queue_health(pillow.watcher, detail)
+        by_queue = {pillow.storage.queue_name: self.queue_health(pillow.watcher, detail)
                     for pillow in self.queues}
         health = dict(by_queue[self.default.storage.queue_name])
         worst = max(by_queue.values(), key=lambda each: STATUS_RANK.get(each["status"], 2))
@@ -174,7 +174,8 @@ class Dashboard:
             for pillow in self.pillows.values()}
         return health
 
-    def _queue_health(self, watcher, detail):
+    def queue_health(self, watcher, detail=False):
+        """The health of one queue's watcher (as ``health``, of that queue only)."""
         if self.role == "web":
             return watcher.health(detail)
         health = watcher.link.status(detail=detail)

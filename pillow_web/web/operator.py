@@ -4,6 +4,9 @@ Sign-in puts a random session id in the cookie and keeps the sign-in on the serv
 (``sessions.OperatorSessions``), so signing out, expiry and a changed token really end it. Every
 form carries a CSRF token kept in the session. Posting a state goes through
 ``operations.post_state`` like the write API, so there is one queue and one history.
+
+The console shows one pillow, ``?pillow=<id>`` (default: the default pillow). With several, a
+picker lists every pillow with its health and its queue's figures.
 """
 
 import logging
@@ -22,6 +25,7 @@ from flask import (
     session,
     url_for,
 )
+from gevent.pool import Pool
 
 from . import operations
 from .security import check_operator_token, token_ok
@@ -30,6 +34,8 @@ from .sessions import LIFETIME, OperatorSessions
 log = logging.getLogger(__name__)
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
+
+COUNTING_AT_ONCE = 8  # queues counted side by side for the picker (two requests each)
 
 
 def signed_in():
@@ -56,25 +62,49 @@ def guard():
     return None
 
 
+def _dashboard():
+    return current_app.extensions["pillow"]
+
+
+def _chosen(pillow_id, or_404=False):
+    """The pillow ``pillow_id`` names (none given: the default one); an unknown one is None, or
+    with ``or_404`` the app's not-found page (which lists the pillows there are)."""
+    dashboard = _dashboard()
+    live = dashboard.pillows.get(pillow_id) if pillow_id else dashboard.default
+    if live is None and or_404:
+        abort(404, description=f"There is no pillow {pillow_id!r:.40} on this dashboard.")
+    return live
+
+
+def console_url(live=None):
+    """The console of ``live``: with one pillow, ``/operator/`` as always."""
+    if live is None or len(_dashboard().pillows) == 1:
+        return url_for("operator.console")
+    return url_for("operator.console", pillow=live.id)
+
+
 def _wants_json():
     return request.accept_mimetypes.best == "application/json"
 
 
-def _done(message, status=200, **data):
-    """A JSON answer for the console's script, or a flash and a redirect for a plain form."""
+def _done(message, status=200, back=None, **data):
+    """A JSON answer for the script, or a flash and a redirect to ``back``'s console."""
     if _wants_json():
         return jsonify(message=message, **data), status
     flash(message, "ok" if status < 400 else "error")
-    return redirect(url_for("operator.console"))
+    return redirect(console_url(back))
 
 
 @bp.get("/")
 def console():
     if not signed_in():
         return render_template("operator_signin.html", csrf=csrf_token())
-    pillow = current_app.extensions["pillow"]
-    return render_template("operator.html", csrf=csrf_token(), states=pillow.catalog.states,
-                           data=console_data(pillow))
+    dashboard, live = _dashboard(), _chosen(request.args.get("pillow"), or_404=True)
+    kiosk = url_for("views.kiosk") if live is dashboard.default else url_for(
+        "views.pillow_kiosk", pillow_id=live.id)
+    return render_template("operator.html", csrf=csrf_token(), states=live.catalog.states,
+                           data=console_data(dashboard, live), pillow=live, kiosk=kiosk,
+                           several=len(dashboard.pillows) > 1)
 
 
 @bp.post("/signin")
@@ -106,25 +136,30 @@ def signout():
 def post_state():
     if not signed_in():
         return _done("Sign in first.", 401)
-    pillow = current_app.extensions["pillow"]
+    dashboard, pillow_id = _dashboard(), request.form.get("pillow", "")
+    live = _chosen(pillow_id)
+    if live is None:
+        return _done(f"Not sent: there is no pillow {pillow_id!r:.40}.", 404)
     state, text = request.form.get("state", ""), request.form.get("text", "").strip() or None
     try:
-        queued = operations.post_state(pillow, state, text)  # (the default pillow's)
+        queued = operations.post_state(dashboard, state, text, pillow=live)
     except operations.ERRORS as exc:
         status, reason = operations.refusal(exc)
-        return _done(f"Not sent: {reason}.", status)
+        return _done(f"Not sent: {reason}.", status, live)
+    where = f" for {live.name}" if len(dashboard.pillows) > 1 else ""
     if queued.warning:  # it still shows; the operator should know a clock runs fast
-        return _done(f"Queued {queued.state}; note: {queued.warning}.", 202, queued=queued.id,
-                     warning=queued.warning)
-    return _done(f"Queued {queued.state}.", 202, queued=queued.id)
+        return _done(f"Queued {queued.state}{where}; note: {queued.warning}.", 202, live,
+                     queued=queued.id, warning=queued.warning)
+    return _done(f"Queued {queued.state}{where}.", 202, live, queued=queued.id)
 
 
 @bp.post("/reload")
 def reload_screens():
+    """Every screen of every pillow reloads; the pillow field only says which console to show."""
     if not signed_in():
         return _done("Sign in first.", 401)
-    screens = operations.reload_screens(current_app.extensions["pillow"])
-    return _done(f"Asked {screens} screen(s) to reload.", 202)
+    screens = operations.reload_screens(_dashboard())
+    return _done(f"Asked {screens} screen(s) to reload.", 202, _chosen(request.form.get("pillow")))
 
 
 @bp.get("/data.json")
@@ -132,20 +167,43 @@ def data():
     """What the console shows, polled by its script every few seconds."""
     if not signed_in():
         return jsonify(error="sign in first"), 401
-    return jsonify(console_data(current_app.extensions["pillow"]))
+    return jsonify(console_data(_dashboard(), _chosen(request.args.get("pillow"), or_404=True)))
 
 
-def console_data(pillow):
-    """Current state, recent history, queue and poison depth, watcher health, screens."""
-    return {
-        "current": pillow.store.payload(),
-        "history": [{**entry, "text": entry["text"] or pillow.catalog[entry["state"]].text}
-                    for entry in pillow.store.history_payload()],
-        "queue_depth": pillow.storage.depth(),
-        "poison_count": pillow.storage.poison_count(),
-        "watcher": pillow.health(detail=True),  # with the redacted error line
-        "screens": pillow.screen_count(),  # of every web worker
+def console_data(dashboard, live=None):
+    """``live``'s (None: the default pillow's) current state, recent history, queue and poison
+    depth, watcher health, and the screens; with several pillows also ``pillows``, each one's
+    health and queue figures for the picker."""
+    live = live or dashboard.default
+    several = len(dashboard.pillows) > 1
+    counts = queue_counts(dashboard.queues if several else [live])
+    depth, poison = counts[live.storage.queue_name]
+    data = {
+        "current": live.store.payload(),
+        "history": [{**entry, "text": entry["text"] or live.catalog[entry["state"]].text}
+                    for entry in live.store.history_payload()],
+        "queue_depth": depth,
+        "poison_count": poison,
+        "watcher": dashboard.health(detail=True),  # with the redacted error line
+        "screens": dashboard.screen_count(),  # of every web worker, of every pillow
     }
+    if several:
+        health = data["watcher"]["pillows"]  # each pillow's is its queue's
+        data["watcher"] = dashboard.queue_health(live.watcher, detail=True)
+        data["pillows"] = [
+            {"id": each.id, "name": each.name, "status": health[each.id]["status"],
+             "queue_depth": counts[each.storage.queue_name][0],
+             "poison_count": counts[each.storage.queue_name][1]}
+            for each in dashboard.pillows.values()]
+    return data
+
+
+def queue_counts(queues):
+    """``{queue name: (depth, poison count)}`` of ``queues`` (a pillow of each), asked side by
+    side: each figure is one storage request (None while the queue cannot say)."""
+    counted = Pool(COUNTING_AT_ONCE).map(
+        lambda live: (live.storage.depth(), live.storage.poison_count()), queues)
+    return {live.storage.queue_name: figures for live, figures in zip(queues, counted, strict=True)}
 
 
 @bp.after_request

@@ -41,6 +41,48 @@
     return td;
   }
 
+  // The picker (several pillows only): each pillow's health and its queue's figures. Links are
+  // updated in place (keyboard focus stays); rebuilt only if the pillows themselves changed.
+  function renderPicker(pillows) {
+    var list = byId("pillows");
+    if (!list || !Array.isArray(pillows)) return;
+    var links = Array.prototype.slice.call(list.querySelectorAll("a[data-pillow]"));
+    var same = links.length === pillows.length && pillows.every(function (entry, index) {
+      return links[index].dataset.pillow === String(entry.id);
+    });
+    if (!same) {
+      var chosen = root.dataset.chosen;
+      var items = document.createDocumentFragment();
+      links = pillows.map(function (entry) {
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = root.dataset.console + "?pillow=" + encodeURIComponent(String(entry.id));
+        link.dataset.pillow = String(entry.id);
+        if (link.dataset.pillow === chosen) link.setAttribute("aria-current", "page");
+        ["pillow-name", "pillow-status", "pillow-queue", "pillow-poison"].forEach(function (name) {
+          var part = document.createElement("span");
+          part.className = name;
+          link.appendChild(part);
+        });
+        item.appendChild(link);
+        items.appendChild(item);
+        return link;
+      });
+      list.replaceChildren(items);
+    }
+    pillows.forEach(function (entry, index) {
+      var link = links[index];
+      var status = link.querySelector(".pillow-status");
+      var poison = link.querySelector(".pillow-poison");
+      link.querySelector(".pillow-name").textContent = String(entry.name || entry.id);
+      status.textContent = String(entry.status || "");
+      status.dataset.status = String(entry.status || "");
+      link.querySelector(".pillow-queue").textContent = "queue " + count(entry.queue_depth);
+      poison.textContent = "poison " + count(entry.poison_count);
+      poison.dataset.ok = entry.poison_count ? "no" : "yes";
+    });
+  }
+
   function render(data) {
     var watcher = data.watcher || {};
     byId("stat-watcher").dataset.ok = watcher.queue_ok ? "yes" : "no";
@@ -52,6 +94,7 @@
     byId("poison-count").textContent = count(data.poison_count);
     byId("stat-poison").dataset.ok = data.poison_count ? "no" : "yes";
     byId("screens").textContent = count(data.screens);
+    renderPicker(data.pillows);
 
     var current = data.current || {};
     if (safeImage(current.image)) byId("now-image").src = appRoot + current.image;
