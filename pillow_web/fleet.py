@@ -210,19 +210,15 @@ class Fleet:
                 pubsub.subscribe(self.prefix + "wake")
                 while not self._stopping.is_set():
                     message = pubsub.get_message(timeout=BEAT)
-                    if message:
-                        self._wake(message["data"])
+                    if message:  # a queue's name; "*" (or an older process's "1"): every one
+                        watcher = self._watchers.get(message["data"])
+                        for woken in [watcher] if watcher else list(self._watchers.values()):
+                            woken.wake()
             except (RedisError, OSError):
                 self._stopping.wait(BEAT)  # the beats say Redis is unreachable
             finally:
                 if pubsub is not None:
                     pubsub.close()
-
-    def _wake(self, queue):
-        """Wake the watcher of ``queue`` served here ("*" or one older processes send: all)."""
-        watcher = self._watchers.get(queue)
-        for woken in [watcher] if watcher else list(self._watchers.values()):
-            woken.wake()
 
 
 def _report(text):

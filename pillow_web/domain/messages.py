@@ -13,19 +13,18 @@ nothing else, whatever the input.
 
 import ast
 import base64
-import binascii
 import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from .base64text import NOT_TEXT, base64_text
 from .catalog import TEXT_MAX
 from .ordering import CLOCK_SKEW, EARLIEST, SECOND, Stamp, ahead, resolution, trusted
 
 MAX_CHARS = 4096
 STATE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 PILLOW_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")  # it is part of URLs: /p/<id>
-BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # A lone surrogate (from a JSON "\ud800" escape) cannot be encoded: it would break the page.
 SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -66,7 +65,7 @@ def parse(content, states, now=None):
     try:
         return _parse_text(content, states, now)
     except Rejected as raw_reason:
-        decoded = _base64_text(content)
+        decoded = base64_text(content)
         if decoded is None:
             raise
         if decoded is NOT_TEXT:
@@ -75,24 +74,6 @@ def parse(content, states, now=None):
             return _parse_text(decoded, states, now)
         except Rejected as exc:
             raise Rejected(f"base64 message: {exc}") from raw_reason
-
-
-NOT_TEXT = object()
-
-
-def _base64_text(content):
-    """Decoded text if ``content`` is strict base64, NOT_TEXT if it decodes to bytes, else None."""
-    stripped = content.strip()
-    if not BASE64.match(stripped):
-        return None
-    try:
-        data = base64.b64decode(stripped, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return NOT_TEXT
 
 
 def _parse_text(text, states, now):

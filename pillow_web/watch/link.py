@@ -69,6 +69,7 @@ class Link:
         # "active" while this process holds the lease and consumes the queue, else "standby"
         # (it follows the snapshot; its reads count as polls: a standby is healthy, not down).
         self.role = "standby"
+        self.logged_role = None  # the role the log last said (take_role)
         self.last_poll = self.last_ok = self.since = self.last_error = None
         self._last_ok_clock = None
         self._started = None  # monotonic time the monitor started: the first poll's window opens
@@ -83,6 +84,21 @@ class Link:
             self.last_ok, self._last_ok_clock = now, monotonic()
         self.ok, self.last_error = error is None, error
         self.announce()
+
+    def take_role(self, role, reason=None):
+        """Be ``role`` now, with one log line per change of role."""
+        self.role = role
+        if role == self.logged_role:
+            return
+        queue = self.queue_name
+        if role == "active":
+            log.info("active: this process holds the lease and consumes queue %s", queue)
+        elif self.logged_role == "active":
+            log.warning("standing by: lost the lease %s; following the snapshot of queue %s",
+                        reason, queue)
+        else:
+            log.info("standing by: %s; following the snapshot of queue %s", reason, queue)
+        self.logged_role = role
 
     def healthy(self):
         return bool(self.ok) and monotonic() - self._last_ok_clock < self.window

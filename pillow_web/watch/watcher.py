@@ -46,7 +46,7 @@ class Watcher:
         self.loaded = Event()
         self.lease = None  # a new one (a new lease id) for every start
         self._wake, self._stopping = Event(), Event()
-        self._greenlet = self._keeper = self._logged_role = None
+        self._greenlet = self._keeper = None
 
     @property
     def role(self):
@@ -64,7 +64,7 @@ class Watcher:
         if self._greenlet is None:
             self._stopping, self._keeping, self._decided = Event(), Event(), Event()
             self.lease = self.consumer.lease = Lease(self.storage.snapshot_blob)
-            self._logged_role = None
+            self.link.logged_role = None
             self._greenlet = gevent.spawn(self._supervise)
             self.link.start_monitor(self._stopping)
         return self._greenlet
@@ -129,10 +129,10 @@ class Watcher:
         reason = None
         while not self._stopping.is_set():
             if self.lease.held():
-                self._announce("active")
+                self.link.take_role("active")
                 reason = self._consume()
             else:
-                self._announce("standby", reason or self.lease.why or "the lease is not ours")
+                self.link.take_role("standby", reason or self.lease.why or "the lease is not ours")
                 self._stand_by()
                 reason = None
 
@@ -149,21 +149,6 @@ class Watcher:
     def _lease_changed(self, held):
         self._decided.set()
         self._wake.set()  # a standby takes over, a holder stops, without waiting out a poll
-
-    def _announce(self, role, reason=None):
-        """One log line per change of role."""
-        self.link.role = role
-        if role == self._logged_role:
-            return
-        queue = self.storage.queue_name
-        if role == "active":
-            log.info("active: this process holds the lease and consumes queue %s", queue)
-        elif self._logged_role == "active":
-            log.warning("standing by: lost the lease %s; following the snapshot of queue %s",
-                        reason, queue)
-        else:
-            log.info("standing by: %s; following the snapshot of queue %s", reason, queue)
-        self._logged_role = role
 
     def _stand_by(self):
         """Follow the snapshot while another process holds the lease."""
