@@ -9,7 +9,6 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 PACKAGE = Path(__file__).resolve().parent
 # The folder above the package: in a checkout, the project (README, node_modules, tests).
@@ -158,44 +157,20 @@ def load(overrides=None, environ=None):
     values.update(_from_toml(ASSETS / "config" / "default.toml"))
     if environ.get(FILE_ENV):
         values.update(_from_toml(environ[FILE_ENV]))
+    pillows_from = environ[FILE_ENV] if values[PILLOWS] else "setting PILLOWS"
     values.update(_from_env(environ))
     flask_keys = {"TESTING", "DEBUG", PILLOWS}
     for key, value in (overrides or {}).items():
         values[key] = value if key in flask_keys else _coerce(key, value)
-    values.update(_storage_account(values))
+    from .account_config import storage_account  # (these import this module)
+    from .pillow_config import check as check_pillows
+    values.update(storage_account(values))
     _check(values)
+    try:
+        values[PILLOWS] = check_pillows(values[PILLOWS], values)
+    except ConfigError as exc:
+        raise ConfigError(f"{pillows_from}: {exc}") from None
     return values
-
-
-def _storage_account(values):
-    """A connection string, or two https endpoints to sign in to (STORAGE_ACCOUNT names Azure's
-    public ones); a connection string set too (not the built-in Azurite one) is an error."""
-    account, queue, blob = (values[name].strip() for name in ACCOUNT_SETTINGS)
-    if not (account or queue or blob):
-        return {}
-    if account and (queue or blob):
-        raise ConfigError("settings STORAGE_ACCOUNT and QUEUE_ENDPOINT/BLOB_ENDPOINT are both set:"
-                          " give the account name, or both endpoints")
-    if account:
-        if not ACCOUNT_NAME.match(account):
-            raise ConfigError("setting STORAGE_ACCOUNT must be 3-24 lowercase letters or digits,"
-                              f" not {account!r}")
-        queue = f"https://{account}.queue.core.windows.net"
-        blob = f"https://{account}.blob.core.windows.net"
-    for name, url in (("QUEUE_ENDPOINT", queue), ("BLOB_ENDPOINT", blob)):
-        if not url:
-            raise ConfigError(f"setting {name} is needed too (or STORAGE_ACCOUNT instead of both)")
-        parts = urlsplit(url)
-        if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
-            shown = url.split("?", 1)[0].split("#", 1)[0][:100]  # a query may hold a SAS
-            raise ConfigError(f"setting {name} must be an https:// URL with no query (Entra ID "
-                              f"tokens are only sent over TLS), not {shown!r}")
-    given = values["CONNECTION_STRING"].strip()
-    if given and given != SETTINGS["CONNECTION_STRING"].default:
-        other = "STORAGE_ACCOUNT" if account else "QUEUE_ENDPOINT/BLOB_ENDPOINT"
-        raise ConfigError(f"settings CONNECTION_STRING and {other} are both set: use the "
-                          "connection string, or sign in with Entra ID, not both")
-    return {"CONNECTION_STRING": "", "QUEUE_ENDPOINT": queue, "BLOB_ENDPOINT": blob}
 
 
 def _check(values):
@@ -224,6 +199,4 @@ def _check(values):
     if not 0 < values["PORT"] < 65536:
         raise ConfigError(f"setting PORT must be a TCP port, not {values['PORT']}")
     from .message_queue import check_message_queue  # here: it raises this module's ConfigError
-    from .pillow_config import check as check_pillows  # (which both import)
     check_message_queue(values["MESSAGE_QUEUE"].strip())
-    values[PILLOWS] = check_pillows(values[PILLOWS], values)

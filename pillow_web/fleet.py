@@ -21,7 +21,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from .message_queue import redact_url
-from .pushes import REDIS_TIMEOUT, Sender, redis_manager
+from .pushes import REDIS_TIMEOUT, Sender, redis_manager, rooms_of
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,8 @@ class Fleet:
             return
         if not self._senders:
             manager = redis_manager(self.url, self.channel, write_only=True)
-            self.sender(lambda event, data: manager.emit(event, data, namespace="/"))
+            self.sender(lambda event, data: manager.emit(event, data, namespace="/",
+                                                         to=rooms_of(data)))
         self._senders[0](event, data)
 
     def serve_watcher(self, watcher, queue=None):

@@ -24,7 +24,10 @@ def check(tables, settings):
     if not tables:
         return [{"id": DEFAULT_ID, "name": DEFAULT_NAME, "queue": settings["QUEUE"],
                  "states_file": settings["STATES_FILE"]}]
-    if not isinstance(tables, list) or len(tables) > PILLOWS_MAX:
+    if not isinstance(tables, list):
+        raise ConfigError("pillows are listed as [[pillow]] tables (an array of tables), not "
+                          f"as {type(tables).__name__}")
+    if len(tables) > PILLOWS_MAX:
         raise ConfigError(f"pillows must be at most {PILLOWS_MAX} [[pillow]] tables")
     pillows, seen = [], set()
     for number, table in enumerate(tables, 1):

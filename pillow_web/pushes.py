@@ -56,22 +56,38 @@ class RedisManager(socketio.RedisManager):
             self.delivered(message.get("event"), data[0])
 
 
+def room(pillow_id):
+    return f"pillow:{pillow_id}"
+
+
+def rooms_of(data):
+    """The rooms of the screens an event is for: of the pillow a ``state`` is about, of the
+    pillows a ``status`` is about; None (every screen) for the others."""
+    if isinstance(data, dict) and isinstance(data.get("pillow"), str):
+        return room(data["pillow"])
+    if isinstance(data, dict) and isinstance(data.get("pillows"), list):
+        return [room(pillow_id) for pillow_id in data["pillows"]]
+    return None
+
+
 class Sender:
     """Emits from a greenlet of its own, in order, so that no caller ever waits for Redis.
 
     While Redis is away each emit waits for it up to PUBLISH_TIMEOUT; what is asked meanwhile is
-    coalesced to the latest of each event, so nothing piles up and screens jump to the newest.
+    coalesced to the latest of each event for each addressee (a pillow's screens), so nothing
+    piles up and screens jump to the newest.
     """
 
     def __init__(self, emit):
         self._emit = emit
-        self._pending = OrderedDict()  # event -> its latest data
+        self._pending = OrderedDict()  # (event, its rooms) -> (event, its latest data)
         self._ready = Event()
         self._greenlet = None
 
     def __call__(self, event, data):
-        self._pending.pop(event, None)
-        self._pending[event] = data
+        key = (event, repr(rooms_of(data)))  # coalesce per addressee: a pillow's, not all
+        self._pending.pop(key, None)
+        self._pending[key] = (event, data)
         self._ready.set()
         if self._greenlet is None:
             self._greenlet = gevent.spawn(self._run)
@@ -81,7 +97,7 @@ class Sender:
             self._ready.wait()
             self._ready.clear()
             while self._pending:
-                event, data = self._pending.popitem(last=False)
+                _, (event, data) = self._pending.popitem(last=False)
                 try:
                     with gevent.Timeout(PUBLISH_TIMEOUT, False):  # False: silently
                         self._emit(event, data)

@@ -89,7 +89,7 @@ class QueueState:
             raise BadSnapshot("pillows must be an object of snapshots by pillow id")
         checked = {}
         for pillow, section in sections.items():
-            if pillow in self.stores:
+            if pillow in self.stores and section:  # (an empty one: as no section)
                 checked[pillow] = StateStore(self.stores[pillow].catalog)
                 checked[pillow].restore(section, now)  # raises BadSnapshot, before any change
         for pillow, store in checked.items():

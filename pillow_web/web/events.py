@@ -8,6 +8,7 @@ from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room
 
 from ..domain.state import isotime
+from ..pushes import room, rooms_of
 from . import socket_guard
 
 log = logging.getLogger(__name__)
@@ -53,20 +54,6 @@ def init_app(app, fleet):
                     ignore_queue=True)
 
     return fleet.sender(push), push_here
-
-
-def room(pillow_id):
-    return f"pillow:{pillow_id}"
-
-
-def rooms_of(data):
-    """The rooms of the screens an event is for: of the pillow a ``state`` is about, of the
-    pillows a ``status`` is about; None (every screen) for the others."""
-    if isinstance(data, dict) and isinstance(data.get("pillow"), str):
-        return room(data["pillow"])
-    if isinstance(data, dict) and isinstance(data.get("pillows"), list):
-        return [room(pillow_id) for pillow_id in data["pillows"]]
-    return None
 
 
 def shown_pillows(dashboard, auth):
