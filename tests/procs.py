@@ -170,15 +170,16 @@ class RestartableAzurite:
 class Screen:
     """A Socket.IO client, as a kiosk would be, recording each event with the time it came."""
 
-    def __init__(self, url, transports=("websocket",), **options):
-        """``options`` go to ``socketio.Client`` (e.g. ``http_session`` for a CA to trust)."""
+    def __init__(self, url, transports=("websocket",), auth=None, **options):
+        """``auth`` goes with the connect, as a kiosk page's (e.g. ``{"pillow": "hall"}``);
+        ``options`` go to ``socketio.Client`` (e.g. ``http_session`` for a CA to trust)."""
         self.client = socketio.Client(reconnection=False, handle_sigint=False, **options)
         self.events = []  # (monotonic time, event name, payload)
         self.disconnected_at = None
         for name in ("hello", "state", "status"):
             self.client.on(name, self._recorder(name))
         self.client.on("disconnect", self._on_disconnect)
-        self.client.connect(url, transports=list(transports), wait_timeout=5)
+        self.client.connect(url, transports=list(transports), auth=auth, wait_timeout=5)
 
     def _recorder(self, name):
         def record(data):

@@ -101,7 +101,8 @@ def not_found(error):
         return jsonify(error=message), 404
     pillows = [{"id": live.id, "name": live.name, "url": _url(live)}
                for live in _dashboard().pillows.values()]
-    return render_template("not_found.html", message=message, pillows=pillows), 404
+    return render_template("not_found.html", heading="No such pillow" if ours else "Not found",
+                           message=message, pillows=pillows), 404
 
 
 @bp.get("/healthz")
