@@ -12,7 +12,7 @@ from pillow_web import config
 from pillow_web.cli import cli
 from pillow_web.storage.account import Storage
 
-from .util import wait_for
+from .util import poison, wait_for
 
 LOBBY_CATALOG = """initial = "NEUTRAL"
 
@@ -68,14 +68,6 @@ def shared(settings, shared_queue):
 
 def received(storage):
     return [json.loads(m.content) for m in storage.queue.peek_messages(max_messages=32)]
-
-
-def poison(storage, content, reason="test reason"):
-    """Poison ``content`` the way the watcher does; return the original message id."""
-    storage.send(content)
-    [message] = storage.receive(30)
-    storage.to_poison(message, reason)
-    return message.id
 
 
 def poison_count(storage):

@@ -8,17 +8,9 @@ from pillow_web.cli import cli
 from pillow_web.domain.messages import compose
 from pillow_web.storage.poison import visible
 
-from .util import wait_for
+from .util import poison, wait_for
 
 BIG = '{"state": "HUGGING", "text": "' + "b" * (60 * 1024) + '"}'
-
-
-def poison(storage, content, reason="test reason"):
-    """Poison ``content`` the way the watcher does; return the original message id."""
-    storage.send(content)
-    [message] = storage.receive(30)
-    storage.to_poison(message, reason)
-    return message.id
 
 
 def poison_ids(storage):

@@ -17,6 +17,14 @@ def wait_for(predicate, timeout=10.0, message="condition", interval=0.02):
         gevent.sleep(interval)
 
 
+def poison(storage, content, reason="test reason"):
+    """Poison ``content`` the way the watcher does; return the original message id."""
+    storage.send(content)
+    [message] = storage.receive(30)
+    storage.to_poison(message, reason)
+    return message.id
+
+
 class Received:
     """Collects a Socket.IO test client's events across calls (``get_received`` drains them)."""
 
