@@ -70,9 +70,11 @@ def watch_pillows(settings, make_watcher):
             catalogs[path] = Catalog.from_file(path)
         pillow = Pillow(spec["id"], spec["name"], spec["queue"], catalogs[path])
         queues.setdefault(pillow.queue, []).append(pillow)
-    live = {}
+    live, first = {}, None
     for queue, pillows in queues.items():
-        storage = Storage.from_settings(settings, queue)
+        # One connection pool and one credential for every queue of the account.
+        storage = first.on_queue(queue) if first else Storage.from_settings(settings, queue)
+        first = first or storage
         state = QueueState(pillows)
         watcher = make_watcher(storage, state)
         for pillow in pillows:
@@ -142,7 +144,7 @@ class Dashboard:
         self.fleet.close()
 
     def close(self):
-        for pillow in self.queues:
+        for pillow in reversed(self.queues):  # the first one's clients serve them all
             pillow.storage.close()
 
     def wake_watcher(self, pillow=None):

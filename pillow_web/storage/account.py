@@ -72,12 +72,14 @@ class Storage:
     """The three storage objects pillow-web uses, on one account.
 
     ``account`` is a connection string or a ``clients.Account`` (endpoints to sign in to).
+    ``clients`` shares another storage's (``on_queue``).
     """
 
-    def __init__(self, account, queue, container):
+    def __init__(self, account, queue, container, clients=None):
         self.queue_name = queue
         self.poison_name = f"{queue}-poison"
-        self._clients = Clients(account)
+        self._owns_clients = clients is None
+        self._clients = clients or Clients(account)
         self.queue = self._clients.queue(queue)
         self.poison = self._clients.queue(self.poison_name)
         self.container = self._clients.container(container)
@@ -92,6 +94,11 @@ class Storage:
                        settings["CONTAINER"])
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+
+    def on_queue(self, queue):
+        """The storage of ``queue`` on this account and container, sharing this one's connection
+        pool and credential (closed with this one)."""
+        return Storage(self._clients.account, queue, self.container.container_name, self._clients)
 
     def ensure(self):
         """Create the queues and the snapshot container if they are missing and we may.
@@ -217,4 +224,5 @@ class Storage:
     def close(self):
         for client in (self.queue, self.poison, self.container):
             client.close()
-        self._clients.close()
+        if self._owns_clients:
+            self._clients.close()
