@@ -1,9 +1,10 @@
 // The kiosk: show the pillow's state, swap it live, and say honestly when it is not live.
 // Everything from the server reaches the page through textContent or checked attributes.
+// shared.js (PillowScreen) holds what the overview shares: the socket, clock, pictures, link.
 (function () {
   "use strict";
 
-  var RETRY_MS = 5000;
+  var shared = window.PillowScreen;
   var root = document.getElementById("kiosk");
   var pictures = root.querySelectorAll(".picture");
   var textEl = document.getElementById("text");
@@ -11,56 +12,30 @@
   var updatedEl = document.getElementById("updated");
   var linkEl = document.getElementById("link");
   var linkTextEl = document.getElementById("link-text");
-  // Where the app is served: "/pillow" behind a proxy that serves it under that prefix, else "".
-  // The server's image paths are root-relative (as API clients get them); this page prefixes
-  // them, and its socket's path, with it. Only a plain path: never "//elsewhere" or a scheme.
-  var appRoot = document.body.dataset.root || "";
-  if (!/^(\/[A-Za-z0-9._~-]+)*$/.test(appRoot)) appRoot = "";
 
   // No state (null) while the server is starting: the page says so until a `state` event.
   var current = JSON.parse(root.dataset.state) || {};
   var queueStatus = JSON.parse(root.dataset.status);
-  var socketUp = false;
-  var everConnected = false;
-  var downSince = null;
-  var shownImage = current.image;
-  var swapToken = 0;
-  // Server clock minus ours: "updated 2 min ago" must not depend on the kiosk's clock being set.
-  var skew = clockSkew(root.dataset.now);
+  // The picture shown (image) and the latest swap (swapToken), for shared.swapPicture.
+  var stage = { image: current.image, swapToken: 0 };
+  shared.syncClock(root.dataset.now);
 
-  function clockSkew(serverNow) {
-    var offset = Date.parse(serverNow) - Date.now();
-    return isFinite(offset) ? offset : 0;
+  // Two pictures cross-fade: the new one loads into the hidden one, which then takes its place.
+  function swapPicture(url) { shared.swapPicture(stage, url, loadHidden, showLoaded); }
+
+  function other(picture) { return picture === pictures[0] ? pictures[1] : pictures[0]; }
+
+  function loadHidden(src) {
+    var hidden = other(root.querySelector(".picture.is-shown"));
+    hidden.src = src;
+    return hidden;
   }
 
-  // Only pictures from the catalog's folder; anything else keeps the last good picture.
-  function safeImage(url) {
-    return typeof url === "string" && /^\/static\/img\/[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(url);
-  }
-
-  function preload(urls) {
-    urls.filter(safeImage).forEach(function (url) { new Image().src = appRoot + url; });
-  }
-
-  function swapPicture(url) {
-    // Any newer call wins, also one back to the picture shown: a slower swap must not land.
-    var token = ++swapToken;
-    if (!safeImage(url) || url === shownImage) return;
-    var shown = root.querySelector(".picture.is-shown");
-    var next = shown === pictures[0] ? pictures[1] : pictures[0];
-    next.src = appRoot + url;
-    // Swap only once the new picture is decoded, so the screen never flashes blank or broken.
-    var ready = next.decode ? next.decode() : Promise.resolve();
-    ready.then(function () {
-      if (token !== swapToken) return;
-      next.classList.add("is-shown");
-      shown.classList.remove("is-shown");
-      shownImage = url;
-      keepRatio(next);
-    }, function () {
-      // Keep the last good picture and try again (the server may be restarting).
-      setTimeout(function () { if (token === swapToken) swapPicture(url); }, RETRY_MS);
-    });
+  // Only the latest swap gets here, so the other picture is still the one shown until now.
+  function showLoaded(next) {
+    next.classList.add("is-shown");
+    other(next).classList.remove("is-shown");
+    keepRatio(next);
   }
 
   // Tall screens size the stage to the picture's proportions (see kiosk.css).
@@ -87,63 +62,16 @@
     current = state;
     swapPicture(state.image);
     textEl.textContent = String(state.text || "");
-    if (typeof state.color === "string" && /^#[0-9a-fA-F]{6}$/.test(state.color)) {
-      root.style.setProperty("--accent", state.color);
-    }
+    shared.setAccent(root, state.color);
     if (changed) announceEl.textContent = String(state.text || state.state);
     fitText();
     showUpdated();
   }
 
-  function ago(iso) {
-    var seconds = Math.max(0, (Date.now() + skew - Date.parse(iso)) / 1000);
-    if (!isFinite(seconds)) return "";
-    if (seconds < 45) return "just now";
-    if (seconds < 90) return "1 min ago";
-    if (seconds < 3600) return Math.round(seconds / 60) + " min ago";
-    if (seconds < 86400) return Math.round(seconds / 3600) + " h ago";
-    return Math.round(seconds / 86400) + " d ago";
-  }
+  function showUpdated() { updatedEl.textContent = shared.updated(current.received_at); }
 
-  function clock(iso) {
-    var date = new Date(iso);
-    return isNaN(date) ? "" : date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  }
-
-  function showUpdated() {
-    updatedEl.textContent = current.received_at ? "updated " + ago(current.received_at) : "";
-  }
-
-  function showLink() {
-    var state, label;
-    if (!socketUp && !everConnected) {
-      state = "connecting";
-      label = "connecting";
-    } else if (!socketUp) {
-      state = "reconnecting";
-      label = "reconnecting" + (downSince ? " since " + clock(downSince) : "");
-    } else if (queueStatus.status === "starting") {
-      state = "connecting";
-      label = "starting";
-    } else if (!queueStatus.queue_ok) {
-      state = "queue-down";
-      label = queueStatus.since ? "no pillow data since " + clock(queueStatus.since)
-                                : "waiting for pillow data";
-    } else {
-      state = "live";
-      label = "live";
-    }
-    linkEl.dataset.link = state;
-    linkTextEl.textContent = label;
-  }
-
-  // The cursor hides after a few idle seconds; a touch or move shows it again.
-  var idleTimer = null;
-  function wakeCursor() {
-    document.body.classList.remove("idle");
-    clearTimeout(idleTimer);
-    idleTimer = setTimeout(function () { document.body.classList.add("idle"); }, 3000);
-  }
+  // While the server starts the dot says "connecting" (the words say "starting").
+  function showLink() { shared.showLink(linkEl, linkTextEl, queueStatus, "connecting"); }
 
   // Keep the screen on where the browser lets us. The browser drops the lock when the page is
   // hidden (and may at other times): ask again when shown, when released, and now and then.
@@ -160,65 +88,7 @@
   var pillowId = root.dataset.pillow || null;
   function mine(pillow) { return pillowId === null || pillow == null || pillow === pillowId; }
 
-  var options = { path: appRoot + "/socket.io", reconnectionDelayMax: 5000 };
-  if (pillowId !== null) options.auth = { pillow: pillowId };
-  var socket = io(options);
-  socket.on("connect", function () {
-    socketUp = everConnected = true;
-    downSince = null;
-    showLink();
-  });
-  socket.on("disconnect", function (reason) {
-    socketUp = false;
-    downSince = new Date().toISOString();
-    showLink();
-    // The client reconnects by itself after anything but a disconnect the server asked for.
-    if (reason === "io server disconnect") setTimeout(function () { socket.connect(); }, RETRY_MS);
-  });
-
-  // Reload only once the page itself answers: a reload into an error page (the server going
-  // down again) would leave a kiosk with no script to recover. For a new build, only once the
-  // page served is that build: behind a load balancer with two builds a kiosk would otherwise
-  // reload forever. One attempt at a time, however many events ask.
-  var wantedBuild = null;  // the build a hello announced
-  var anyBuild = false;  // an operator's reload takes whatever page answers
-  var reloadPending = false;
-  function reloadWhenReachable() {
-    if (reloadPending) return;
-    reloadPending = true;
-    fetch(window.location.href, { cache: "no-store", credentials: "same-origin" })
-      .then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.text();
-      })
-      .then(function (html) {
-        var page = new DOMParser().parseFromString(html, "text/html").getElementById("kiosk");
-        if (page && page.hasAttribute("data-starting")) {
-          // The server has not read its state yet: keep this page's picture, not a blank one.
-          setTimeout(function () { reloadPending = false; reloadWhenReachable(); }, RETRY_MS);
-        } else if (anyBuild || (page && page.dataset.build === wantedBuild)) {
-          window.location.reload();
-        } else {
-          reloadPending = false;  // another build answered; the next hello tries again
-        }
-      }, function () {
-        setTimeout(function () { reloadPending = false; reloadWhenReachable(); }, RETRY_MS);
-      });
-  }
-
-  // A server with another build serves other code: load it. Operators can also ask for a reload.
-  socket.on("hello", function (hello) {
-    if (!hello || typeof hello !== "object") return;
-    skew = clockSkew(hello.now);
-    if (hello.build && hello.build !== root.dataset.build) {
-      wantedBuild = String(hello.build);
-      reloadWhenReachable();
-    }
-  });
-  socket.on("reload", function () {
-    anyBuild = true;
-    reloadWhenReachable();
-  });
+  var socket = shared.connect(root, pillowId === null ? null : { pillow: pillowId }, showLink);
   // Several pillows may share a server: only this pillow's state and its queue's status count.
   socket.on("state", function (state) { if (state && mine(state.pillow)) showState(state); });
   socket.on("status", function (status) {
@@ -235,19 +105,17 @@
   // The server-rendered picture failed (a server restarting?): load it again, never stay blank.
   function retryFirstPicture() {
     if (!current.image || !pictures[0].classList.contains("is-shown") ||
-        shownImage !== current.image) return;
-    shownImage = null;
-    setTimeout(function () { swapPicture(current.image); }, RETRY_MS);
+        stage.image !== current.image) return;
+    stage.image = null;
+    setTimeout(function () { swapPicture(current.image); }, shared.RETRY_MS);
   }
   pictures[0].addEventListener("error", retryFirstPicture);
   if (pictures[0].complete && !pictures[0].naturalWidth) retryFirstPicture();
-  preload(JSON.parse(root.dataset.images));
+  shared.preload(JSON.parse(root.dataset.images));
   showState(current);
   showLink();
-  wakeCursor();
+  shared.hideIdleCursor();
   keepAwake();
-  document.addEventListener("mousemove", wakeCursor);
-  document.addEventListener("touchstart", wakeCursor, { passive: true });
   document.addEventListener("visibilitychange", keepAwake);
   window.addEventListener("resize", fitText);
   setInterval(function () { showUpdated(); keepAwake(); }, 15000);
