@@ -99,6 +99,10 @@ class Dashboard:
     def default(self):
         return next(iter(self.pillows.values()))
 
+    def pillow(self, pillow_id=None):
+        """The pillow ``pillow_id`` names (None or empty: the default one); None if unknown."""
+        return self.pillows.get(pillow_id) if pillow_id else self.default
+
     @property
     def store(self):
         return self.default.store

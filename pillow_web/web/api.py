@@ -53,7 +53,7 @@ def _post(pillow_id):
     if refused:
         return refused
     dashboard = current_app.extensions["pillow"]
-    pillow = dashboard.pillows.get(pillow_id) if pillow_id else dashboard.default
+    pillow = dashboard.pillow(pillow_id)
     if pillow is None:
         return error(404, f"there is no pillow {pillow_id!r:.40}",
                      known_pillows=list(dashboard.pillows))

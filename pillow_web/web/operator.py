@@ -30,6 +30,7 @@ from gevent.pool import Pool
 from . import operations
 from .security import check_operator_token, token_ok
 from .sessions import LIFETIME, OperatorSessions
+from .views import kiosk_url, live_or_404
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +67,6 @@ def _dashboard():
     return current_app.extensions["pillow"]
 
 
-def _chosen(pillow_id, or_404=False):
-    """The pillow ``pillow_id`` names (none given: the default one); an unknown one is None, or
-    with ``or_404`` the app's not-found page (which lists the pillows there are)."""
-    dashboard = _dashboard()
-    live = dashboard.pillows.get(pillow_id) if pillow_id else dashboard.default
-    if live is None and or_404:
-        abort(404, description=f"There is no pillow {pillow_id!r:.40} on this dashboard.")
-    return live
-
-
 def console_url(live=None):
     """The console of ``live``: with one pillow, ``/operator/`` as always."""
     if live is None or len(_dashboard().pillows) == 1:
@@ -99,11 +90,10 @@ def _done(message, status=200, back=None, **data):
 def console():
     if not signed_in():
         return render_template("operator_signin.html", csrf=csrf_token())
-    dashboard, live = _dashboard(), _chosen(request.args.get("pillow"), or_404=True)
-    kiosk = url_for("views.kiosk") if live is dashboard.default else url_for(
-        "views.pillow_kiosk", pillow_id=live.id)
+    dashboard, live = _dashboard(), live_or_404(request.args.get("pillow"))
     return render_template("operator.html", csrf=csrf_token(), states=live.catalog.states,
-                           data=console_data(dashboard, live), pillow=live, kiosk=kiosk,
+                           data=console_data(dashboard, live), pillow=live,
+                           kiosk=kiosk_url(live),
                            several=len(dashboard.pillows) > 1)
 
 
@@ -137,7 +127,7 @@ def post_state():
     if not signed_in():
         return _done("Sign in first.", 401)
     dashboard, pillow_id = _dashboard(), request.form.get("pillow", "")
-    live = _chosen(pillow_id)
+    live = dashboard.pillow(pillow_id)
     if live is None:
         return _done(f"Not sent: there is no pillow {pillow_id!r:.40}.", 404)
     state, text = request.form.get("state", ""), request.form.get("text", "").strip() or None
@@ -158,8 +148,10 @@ def reload_screens():
     """Every screen of every pillow reloads; the pillow field only says which console to show."""
     if not signed_in():
         return _done("Sign in first.", 401)
-    screens = operations.reload_screens(_dashboard())
-    return _done(f"Asked {screens} screen(s) to reload.", 202, _chosen(request.form.get("pillow")))
+    dashboard = _dashboard()
+    screens = operations.reload_screens(dashboard)
+    return _done(f"Asked {screens} screen(s) to reload.", 202,
+                 dashboard.pillow(request.form.get("pillow")))
 
 
 @bp.get("/data.json")
@@ -167,7 +159,7 @@ def data():
     """What the console shows, polled by its script every few seconds."""
     if not signed_in():
         return jsonify(error="sign in first"), 401
-    return jsonify(console_data(_dashboard(), _chosen(request.args.get("pillow"), or_404=True)))
+    return jsonify(console_data(_dashboard(), live_or_404(request.args.get("pillow"))))
 
 
 def console_data(dashboard, live=None):

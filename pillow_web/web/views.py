@@ -16,15 +16,17 @@ def _dashboard():
     return current_app.extensions["pillow"]
 
 
-def _live(pillow_id):
-    """The pillow ``pillow_id``, or a 404 with the not-found page (JSON under /api/)."""
-    live = _dashboard().pillows.get(pillow_id)
+def live_or_404(pillow_id):
+    """The pillow ``pillow_id`` names (None: the default one), or a 404 with the not-found page
+    (JSON under /api/), which lists the pillows there are."""
+    live = _dashboard().pillow(pillow_id)
     if live is None:
         abort(404, description=f"There is no pillow {pillow_id!r:.40} on this dashboard.")
     return live
 
 
-def _url(live):
+def kiosk_url(live):
+    """``live``'s kiosk page: ``/`` for the default pillow, ``/p/<id>`` for the others."""
     return url_for("views.kiosk") if live is _dashboard().default else url_for(
         "views.pillow_kiosk", pillow_id=live.id)
 
@@ -38,7 +40,7 @@ def kiosk():
 @bp.get("/p/<pillow_id>")
 def pillow_kiosk(pillow_id):
     """One pillow's kiosk page."""
-    return _kiosk(_live(pillow_id))
+    return _kiosk(live_or_404(pillow_id))
 
 
 def _kiosk(live):
@@ -60,7 +62,7 @@ def overview():
 
 
 def _summary(live):
-    return {"id": live.id, "name": live.name, "url": _url(live), "state": live.payload(),
+    return {"id": live.id, "name": live.name, "url": kiosk_url(live), "state": live.payload(),
             "status": live.status()}
 
 
@@ -80,7 +82,7 @@ def api_state():
 @bp.get("/api/pillows/<pillow_id>/state")
 def api_pillow_state(pillow_id):
     """Pillow ``pillow_id``'s state, as its ``state`` event; 503 "starting" until it is read."""
-    return _state(_live(pillow_id))
+    return _state(live_or_404(pillow_id))
 
 
 def _state(live, named=True):
@@ -95,11 +97,11 @@ def _state(live, named=True):
 @bp.app_errorhandler(404)
 def not_found(error):
     """A real 404 page naming the pillows there are; JSON for the API."""
-    ours = error.description != NotFound.description  # (an unknown pillow's, from _live)
+    ours = error.description != NotFound.description  # (an unknown pillow's, from live_or_404)
     message = error.description if ours else "There is no page at this address."
     if request.path.startswith("/api/"):
         return jsonify(error=message), 404
-    pillows = [{"id": live.id, "name": live.name, "url": _url(live)}
+    pillows = [{"id": live.id, "name": live.name, "url": kiosk_url(live)}
                for live in _dashboard().pillows.values()]
     return render_template("not_found.html", heading="No such pillow" if ours else "Not found",
                            message=message, pillows=pillows), 404
