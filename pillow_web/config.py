@@ -82,6 +82,12 @@ SETTINGS = {
     "PORT": Setting(int, 5000, "Port `pillow-web serve` listens on."),
     "DEMO": Setting(bool, False, "Demo mode: a random secret key per run is acceptable."),
     "MESSAGE_QUEUE": Setting(str, "", "Redis URL the processes share; empty: one, no Redis."),
+    "METRICS_TOKEN": Setting(
+        str, "", "Bearer token for /metrics from other hosts (the operator token works too)."
+    ),
+    "FRAME_ANCESTORS": Setting(
+        str, "", "Origins allowed to embed the kiosk in a frame, space separated; empty: none."
+    ),
     "BUILD_ID": Setting(
         str, "", "Build id (default: a hash of code and assets); screens reload on a new one."
     ),
