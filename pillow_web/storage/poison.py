@@ -3,15 +3,19 @@
 Each operation first claims the entries (receives them, hidden for ``HIDE`` s) because only a
 received message can be deleted; whatever it did not consume is made visible again at once. A
 requeue deletes an entry only after its original is back on the main queue, so a failure in
-between leaves at worst a duplicate, never a loss.
+between leaves at worst a duplicate, never a loss. Requeueing or purging them all goes batch by
+batch (see ``PoisonQueue.drain``), however many there are.
 """
 
 import json
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
+from time import monotonic
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+from .account import BATCH
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +69,27 @@ class PoisonQueue:
     def claimed(self, limit=None):
         """Yield up to ``limit`` entries (all if None) and a set to add the ids consumed to."""
         received = self.queue.receive_messages(
-            messages_per_page=min(32, limit or 32), max_messages=limit, visibility_timeout=HIDE)
+            messages_per_page=min(BATCH, limit or BATCH), max_messages=limit,
+            visibility_timeout=HIDE)
+        with self._held(received) as held:
+            yield held
+
+    @contextmanager
+    def _claimed_batch(self, size):
+        """As ``claimed``, in one receive of at most ``size`` (≤ 32) entries."""
+        pages = self.queue.receive_messages(messages_per_page=size,
+                                            visibility_timeout=HIDE).by_page()
+        with self._held(next(pages, [])) as held:
+            yield held
+
+    @contextmanager
+    def _held(self, received):
         entries = {}
         for message in received:
-            entries.setdefault(message.id, _entry(message))
+            came_back = message.id in entries  # its hold ran out: every entry was seen already
+            entries[message.id] = _entry(message)  # the newest pop receipt is the valid one
+            if came_back:
+                break
         consumed = set()
         try:
             yield list(entries.values()), consumed
@@ -98,29 +119,67 @@ class PoisonQueue:
         data = self.storage.container.get_blob_client(entry.blob).download_blob().readall()
         return data.decode("utf-8")
 
-    def requeue(self, ids=None):
-        """Send the originals of ``ids`` (every entry if None) back to the main queue.
+    def requeue(self, ids):
+        """Send the originals of ``ids`` back to the main queue; return the ids requeued.
 
-        Returns the ids requeued; ids may be a poison entry's id or the original message's id.
+        ``ids`` may hold poison entries' ids or the original messages' ids.
         """
         done = []
         with self.claimed() as (entries, consumed):
             for entry in entries:
-                if ids is not None and entry.id not in ids and entry.original_id not in ids:
-                    continue
-                self.storage.send(self.original(entry))
-                self._delete(entry)
-                consumed.add(entry.id)
-                done.append(entry.id)
+                if entry.id in ids or entry.original_id in ids:
+                    self._requeue_one(entry)
+                    consumed.add(entry.id)
+                    done.append(entry.id)
         return done
 
-    def purge(self):
-        """Delete every entry and its kept content; return how many."""
-        with self.claimed() as (entries, consumed):
-            for entry in entries:
-                self._delete(entry)
-                consumed.add(entry.id)
-        return len(consumed)
+    def requeue_all(self, limit=None, on_done=None, stopping=None):
+        """Send every entry's original back to the main queue (see ``drain``); return how many."""
+        return self.drain(self._requeue_one, limit, on_done, stopping)
+
+    def purge(self, limit=None, on_done=None, stopping=None):
+        """Delete every entry and its kept content (see ``drain``); return how many."""
+        return self.drain(self._delete, limit, on_done, stopping)
+
+    def drain(self, act, limit=None, on_done=None, stopping=None):
+        """Apply ``act`` to the entries, one batch of at most 32 at a time; return how many.
+
+        It stops when a receive brings no entry it has not handled yet (the queue is empty, or
+        only entries this run handled came back), after ``limit`` entries (give the count at
+        the start: Azure's approximate count is never below the real one, so that bounds the
+        entries there were then), or between batches once ``stopping()`` is true.
+        ``on_done()`` is called after each entry; an error stops it, raised as it came, and
+        the entries of the batch not done are released.
+
+        Nothing is handled twice in one run: an entry handled is deleted, so it cannot be
+        received again, and should one come back all the same it is skipped; entries not
+        reached are released and simply come in a later batch. The limit keeps a run finite
+        when entries keep arriving, e.g. a live watcher poisoning again what was requeued. A
+        batch is given up (its rest released) once it has been held HIDE / 2 s, so no entry is
+        acted on after its hold could have run out and another reader received it.
+        """
+        done, handled = 0, set()
+        while (limit is None or done < limit) and not (stopping and stopping()):
+            size = BATCH if limit is None else min(BATCH, limit - done)
+            with self._claimed_batch(size) as (entries, consumed):
+                fresh = [entry for entry in entries if entry.id not in handled]
+                if not fresh:
+                    break
+                held_since = monotonic()
+                for entry in fresh:
+                    if monotonic() - held_since > HIDE / 2:
+                        break
+                    handled.add(entry.id)
+                    act(entry)
+                    consumed.add(entry.id)
+                    done += 1
+                    if on_done:
+                        on_done()
+        return done
+
+    def _requeue_one(self, entry):
+        self.storage.send(self.original(entry))
+        self._delete(entry)
 
     def _delete(self, entry):
         self.queue.delete_message(entry.message)
@@ -129,4 +188,4 @@ class PoisonQueue:
                 self.storage.container.delete_blob(entry.blob)
             except ResourceNotFoundError:
                 pass
-        log.info("removed poisoned message %s", entry.id)
+        log.debug("removed poisoned message %s", entry.id)
