@@ -11,6 +11,7 @@ from .config import ASSETS, PACKAGE, ConfigError
 from .dashboard import Dashboard, queues_of, watch_pillows
 from .fleet import Fleet
 from .watch.watcher import Watcher
+from .web import history
 from .web.remote import RemoteWatcher
 
 log = logging.getLogger(__name__)
@@ -86,5 +87,6 @@ def create_app(config=None, role="all"):
     security.init_app(app)
     views.init_app(app)
     api.init_app(app)
+    history.init_app(app)
     operator.init_app(app)
     return app

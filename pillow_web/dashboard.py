@@ -6,12 +6,14 @@ storage and watcher, which it shares with the other pillows on that queue.
 """
 
 from dataclasses import dataclass, field
+from itertools import islice
 
 import gevent
 
 from .domain.catalog import Catalog
 from .domain.pillows import Pillow, QueueState
 from .fleet import MESSAGE_QUEUE_DOWN, Fleet
+from .fleet_screens import LISTED
 from .storage.account import Storage
 
 STATUS_RANK = {"ok": 0, "starting": 1, "degraded": 2}  # the worst pillow's is the dashboard's
@@ -39,6 +41,11 @@ class LivePillow:
     @property
     def store(self):
         return self.queue_state.stores[self.id]
+
+    @property
+    def timeline(self):
+        """Its queue's ``TimelineKeeper``: the last 24 hours of states."""
+        return self.watcher.timeline
 
     @property
     def shared_queue(self):
@@ -93,7 +100,8 @@ class Dashboard:
     push: object
     fleet: Fleet = field(default_factory=Fleet)
     role: str = "all"  # or "web" (pages, no watcher) or "watcher" (a watcher, no pages)
-    screens: set = field(default_factory=set)  # Socket.IO ids of this process's screens
+    # This process's screens: Socket.IO id -> what the console lists (fleet_screens.screen_info)
+    screens: dict = field(default_factory=dict)
 
     @property
     def default(self):
@@ -140,7 +148,8 @@ class Dashboard:
             if self.role != "web":
                 self.fleet.serve_watcher(pillow.watcher, pillow.storage.queue_name)
         if self.role != "watcher":  # (which serves no screens)
-            self.fleet.serve_screens(lambda: len(self.screens))
+            self.fleet.serve_screens(lambda: len(self.screens),
+                                     lambda: list(islice(self.screens.values(), LISTED)))
 
     def stop(self, timeout):
         """Stop every queue's watcher at once: each finishes its batch, saves and releases."""
@@ -161,6 +170,11 @@ class Dashboard:
 
     def screen_count(self):
         return self.fleet.screens(len(self.screens))
+
+    def screen_list(self):
+        """The screens of every process (as many as each lists), longest connected first."""
+        others = self.fleet.other_screen_list if self.fleet.shared else []
+        return sorted([*self.screens.values(), *others], key=lambda screen: screen["since"])
 
     def health(self, detail=False):
         """``/healthz`` (and, with ``detail``, the console): the worst of the pillows' queue

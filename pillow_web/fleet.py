@@ -20,6 +20,7 @@ from redis import Redis, RedisError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from .fleet_screens import json_object, swap_screens
 from .message_queue import redact_url
 from .pushes import REDIS_TIMEOUT, Sender, redis_manager, rooms_of
 
@@ -49,6 +50,7 @@ class Fleet:
         self._answered = None  # monotonic time Redis last answered
         self.watcher_reports = {}  # by queue, its active watcher's last report (within TTL)
         self.other_screens = 0  # screens of the other processes, as last read
+        self.other_screen_list = []  # what they listed of them (fleet_screens.LISTED each)
         self.delivered_states = {}  # by pillow, the last ``state`` Redis brought to this process
         self._redis = None
         self._watchers = {}  # by queue, the watchers served here (serve_watcher)
@@ -126,11 +128,11 @@ class Fleet:
             gevent.spawn(self._call, lambda client: client.publish(self.prefix + "wake",
                                                                    queue or "*"))
 
-    def serve_screens(self, count):
-        """Each beat, write this process's screen count (``count()``) and read the others' and
-        the watcher's report (the web side)."""
+    def serve_screens(self, count, listed=lambda: []):
+        """Each beat, write this process's screen count (``count()``) and list (``listed()``),
+        and read the others' and the watcher's report (the web side)."""
         if self.shared:
-            self._spawn(self._exchange, count)
+            self._spawn(self._exchange, count, listed)
 
     def screens(self, here):
         """Screens of every process: ``here`` (this one's, now) and the others' last read."""
@@ -143,8 +145,8 @@ class Fleet:
     def close(self):
         """Stop what ``serve_*`` started and close connections."""
         self._stopping.set()
-        for greenlet in self._greenlets:
-            greenlet.kill(block=False)
+        # Ended before their connections close: one closed under a pending read raised from it.
+        gevent.killall(self._greenlets, timeout=1.0)
         for sender in self._senders:
             sender.close()
         if self._redis is not None:
@@ -177,18 +179,12 @@ class Fleet:
             log.warning("message queue %s unreachable: %s", self.shown_url, error)
         self.reachable, self.error = reachable, error
 
-    def _exchange(self, count):
-        key = self.prefix + "screens:"
-        mine = key + self.process
-
+    def _exchange(self, count, listed):
         def exchange(client):
-            client.set(mine, count(), ex=TTL)
-            others = [name for name in client.scan_iter(match=key + "*", count=1000)
-                      if name != mine]
-            counts = client.mget(others) if others else []
-            self.other_screens = sum(int(value) for value in counts if (value or "").isdigit())
+            self.other_screens, self.other_screen_list = swap_screens(
+                client, self.prefix + "screens:", self.process, count(), listed(), TTL)
             reports = client.mget([self.report_key(queue) for queue in self.queues])
-            read = zip(self.queues, map(_report, reports), strict=True)
+            read = zip(self.queues, map(json_object, reports), strict=True)
             self.watcher_reports = {queue: report for queue, report in read if report is not None}
 
         while not self._stopping.is_set():
@@ -221,11 +217,3 @@ class Fleet:
                 if pubsub is not None:
                     pubsub.close()
 
-
-def _report(text):
-    """A watcher report read from Redis, or None (none, or not one of ours)."""
-    try:
-        report = json.loads(text) if text else None
-    except ValueError:
-        return None
-    return report if isinstance(report, dict) else None

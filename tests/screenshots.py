@@ -1,20 +1,25 @@
-"""``make screenshots``: PNGs of the kiosk (three screens), the operator console and the overview
-of several pillows for the README.
+"""``make screenshots``: PNGs of the kiosk (three screens), the operator console, its last 24
+hours and the overview of several pillows for the README.
 
 Runs the real thing: a private in-memory Azurite, ``pillow-web serve``, a few states posted with
 the SDK, and Debian's headless Chromium. Run from the repository root as
 ``python -m tests.screenshots``.
 """
 
+import random
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 from pillow_web.config import ROOT
+from pillow_web.domain.catalog import Catalog
 from pillow_web.domain.messages import compose
+from pillow_web.domain.timeline import Timelines
 from pillow_web.storage.account import Storage
 from pillow_web.storage.azurite import Azurite
+from pillow_web.storage.timeline import TimelineBlob
 
 from .browser import launch
 from .procs import Dashboard
@@ -44,10 +49,11 @@ def _current(site):
     return requests.get(f"{site.url}/api/state", timeout=2).json()["state"]
 
 
-def kiosk(browser, site, name, size):
+def kiosk(browser, site, name, size, options=""):
+    """docs/kiosk-<name>.png: the kiosk on a screen of ``size``, with URL ``options``."""
     context = browser.new_context(viewport={"width": size[0], "height": size[1]})
     page = context.new_page()
-    page.goto(f"{site.url}/")
+    page.goto(f"{site.url}/{options}")
     page.wait_for_function("() => document.getElementById('link').dataset.link === 'live'")
     page.wait_for_function("() => getComputedStyle(document.querySelector('.picture.is-shown'))"
                            ".opacity === '1'")
@@ -63,6 +69,37 @@ def operator(browser, site, name, size, **options):
     page.click("button[type=submit]")
     page.wait_for_selector("#history tr")
     page.screenshot(path=DOCS / f"{name}.png", full_page=True)
+    context.close()
+
+
+def seed_day(connection_string, queue):
+    """A day of states in the queue's timeline blob, as a dashboard that ran since yesterday
+    would have saved it (the server reads it when it starts)."""
+    rng, now = random.Random(20261127), datetime.now(UTC)
+    catalog = Catalog.from_file(ROOT / "config" / "states.toml")
+    day, at = Timelines(["default"]), now - timedelta(hours=24)
+    names = ["NEUTRAL", "HUGGING", "SHAKING", "SPINNING", "PUNCHING", "THROWING"]
+    while at < now - timedelta(minutes=20):
+        state = rng.choices(names, weights=[6, 4, 2, 2, 1, 1])[0]
+        day.record("default", state, catalog[state].text, at, now)
+        at += timedelta(minutes=rng.choice([5, 10, 20, 30, 45, 60, 90]))
+    storage = Storage(connection_string, queue, "pillow-web")
+    try:
+        storage.ensure()
+        TimelineBlob(storage).save(day.to_dict())
+    finally:
+        storage.close()
+
+
+def timeline(browser, site):
+    """docs/timeline.png: the console's last 24 hours and its connected screens, on a laptop."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(f"{site.url}/operator/")
+    page.fill("#token", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#timeline .timeline-span")
+    page.locator(".timeline-card").screenshot(path=DOCS / "timeline.png")
     context.close()
 
 
@@ -109,6 +146,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp, Azurite() as azurite:
         site = Dashboard(azurite.connection_string, Path(tmp) / "server.log",
                          OPERATOR_TOKEN=TOKEN, POLL_MAX=0.5)
+        seed_day(azurite.connection_string, site.queue)
         site.start()
         try:
             post_history(azurite.connection_string, site.queue, site)
@@ -116,9 +154,12 @@ def main():
                 browser = launch(playwright)
                 for name, size in KIOSKS.items():
                     kiosk(browser, site, name, size)
+                # A 800x480 screen mounted sideways, whose system cannot turn its picture.
+                kiosk(browser, site, "rotated", (480, 800), "?rotate=90&screen=Hall%20left")
                 screen = browser.new_page()  # so the console counts one connected screen
                 screen.goto(f"{site.url}/")
                 operator(browser, site, "operator", (1280, 800))
+                timeline(browser, site)
                 operator(browser, site, "operator-phone", (390, 844), device_scale_factor=2,
                          is_mobile=True, has_touch=True)
                 overview(browser, azurite.connection_string, tmp)

@@ -106,7 +106,7 @@ def test_data_is_per_pillow_and_counts_each_queue_once(pillows_app, browser):
     assert sorted(asked) == sorted((name, live.storage.queue_name) for live in dashboard.queues
                                    for name in ("depth", "poison_count"))
     assert set(data) == {"current", "history", "queue_depth", "poison_count", "watcher",
-                         "screens", "pillows"}
+                         "screens", "pillows", "screen_list", "timeline"}
     assert data["queue_depth"] == 2 and data["poison_count"] == 0
     assert data["watcher"]["status"] == "starting" and "last_ok" in data["watcher"]
     assert [(each["id"], each["name"], each["queue_depth"], each["poison_count"])

@@ -15,6 +15,7 @@ from gevent.event import Event
 
 from ..storage.account import describe
 from ..storage.lease import Lease
+from ..storage.timeline import TimelineKeeper
 from .consumer import Consumer, LeaseLost
 from .follower import SnapshotFollower
 from .link import Link
@@ -41,6 +42,7 @@ class Watcher:
         self.link = Link(self.poll_max, storage.queue_name, self._emit_status)
         self.consumer = Consumer(storage, store, settings, self.link, self._publish)
         self.follower = SnapshotFollower(storage, store, self._publish)
+        self.timeline = TimelineKeeper(storage, store.stores, lambda: self.role == "active")
         self._shown = {}  # by pillow, what its screens got; push only on a change
         # Set once the snapshot is read: until then nothing may show the store's state as real.
         self.loaded = Event()
@@ -67,6 +69,7 @@ class Watcher:
             self.link.logged_role = None
             self._greenlet = gevent.spawn(self._supervise)
             self.link.start_monitor(self._stopping)
+            self.timeline.start(self._stopping)
         return self._greenlet
 
     def stop(self, timeout=5.0):
@@ -84,6 +87,7 @@ class Watcher:
         if self.store.dirty and held:
             # Whatever the save misses is not lost: those messages were not deleted either.
             self._within(deadline, "save the snapshot", self.consumer.save)
+        self.timeline.stop(save_within=max(0.2, deadline - monotonic()) if held else None)
         if self._keeper is not None:
             self._keeping.set()
             self._keeper.kill(block=False)  # it may be in a hung renewal
@@ -189,6 +193,7 @@ class Watcher:
                 continue
             self.consumer.remember()
             self._mark_loaded()
+            self.timeline.load()  # the day so far, as the last holder saved it
             return True
         return False
 
@@ -209,8 +214,9 @@ class Watcher:
         for pillow, store in self.store.stores.items():
             shown = store.shown()
             if shown != self._shown.get(pillow):
-                self._shown[pillow] = shown
-                self.emit("state", self.store.payload(pillow))
+                self._shown[pillow], payload = shown, self.store.payload(pillow)
+                self.timeline.record(payload)
+                self.emit("state", payload)
 
     @property
     def ok(self):

@@ -8,6 +8,7 @@ from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room
 
 from ..domain.state import isotime
+from ..fleet_screens import screen_info
 from ..pushes import room, rooms_of
 from . import socket_guard
 
@@ -81,7 +82,8 @@ def on_connect(auth=None):
     pillows = shown_pillows(dashboard, auth)
     if pillows is None:
         raise ConnectionRefusedError("no such pillow")
-    dashboard.screens.add(request.sid)
+    # What the page says of itself, for the console's list of screens (never a reason to refuse).
+    dashboard.screens[request.sid] = screen_info(auth, datetime.now(UTC))
     join_room(dashboard.fleet.room)
     for live in pillows:
         join_room(room(live.id))
@@ -99,7 +101,7 @@ def on_connect(auth=None):
 
 @socketio.on("disconnect")
 def on_disconnect(reason=None):
-    current_app.extensions["pillow"].screens.discard(request.sid)
+    current_app.extensions["pillow"].screens.pop(request.sid, None)
 
 
 @socketio.on("*")

@@ -27,7 +27,9 @@ from flask import (
 )
 from gevent.pool import Pool
 
+from ..fleet_screens import listed_screens
 from . import operations
+from .history import console_timeline
 from .security import check_operator_token, token_ok
 from .sessions import LIFETIME, OperatorSessions
 from .views import kiosk_url, live_or_404
@@ -163,9 +165,9 @@ def data():
 
 
 def console_data(dashboard, live=None):
-    """``live``'s (None: the default pillow's) current state, recent history, queue and poison
-    depth, watcher health, and the screens; with several pillows also ``pillows``, each one's
-    health and queue figures for the picker."""
+    """``live``'s (None: the default pillow's) current state, recent history, the last 24 h as
+    spans, queue and poison depth, watcher health, and the screens (a count and a list); with
+    several pillows also ``pillows``, each one's health and queue figures for the picker."""
     live = live or dashboard.default
     several = len(dashboard.pillows) > 1
     counts = queue_counts(dashboard.queues if several else [live])
@@ -178,6 +180,8 @@ def console_data(dashboard, live=None):
         "poison_count": poison,
         "watcher": dashboard.health(detail=True),  # with the redacted error line
         "screens": dashboard.screen_count(),  # of every web worker, of every pillow
+        "screen_list": listed_screens(dashboard, current_app.config["BUILD_ID"]),
+        "timeline": console_timeline(live),
     }
     if several:
         health = data["watcher"]["pillows"]  # each pillow's is its queue's

@@ -18,6 +18,7 @@ from gevent.event import Event
 
 from ..domain.state import isotime
 from ..fleet import MESSAGE_QUEUE_DOWN
+from ..storage.timeline import TimelineKeeper
 from ..watch.follower import SnapshotFollower
 from ..watch.link import public_reason
 
@@ -50,6 +51,7 @@ class RemoteWatcher:
         self.every = settings["POLL_MAX"]
         self.window = 3 * self.every + 2  # as the watcher's link: reads older than this are stale
         self.follower = SnapshotFollower(storage, store, self._changed)
+        self.timeline = TimelineKeeper(storage, store.stores)  # read only: the watcher writes it
         self.loaded = Event()  # set once the snapshot (or that there is none) was read
         self.snapshot_error = None  # the last read's redacted error line, None if it worked
         self._read_ok = None  # monotonic time of the last good read
@@ -64,10 +66,12 @@ class RemoteWatcher:
         if not self._greenlets:
             self._started = monotonic()
             self._greenlets = [gevent.spawn(self._follow), gevent.spawn(self._announce)]
+            self.timeline.start(self._stopping)
         return self._greenlets[0]
 
     def stop(self, timeout=5.0):
         self._stopping.set()
+        self.timeline.stop()
         gevent.killall(self._greenlets, timeout=timeout)
 
     def wake(self):
@@ -92,6 +96,7 @@ class RemoteWatcher:
                 # Screens that connected while starting got no state, whatever Redis brought.
                 for pillow in self.store.stores:
                     self._pushed[pillow] = self.store.payload(pillow)
+                    self.timeline.record(self._pushed[pillow])
                     self.push_here("state", self._pushed[pillow])
 
     def _changed(self):
@@ -102,6 +107,7 @@ class RemoteWatcher:
             if payload == self._pushed.get(pillow):
                 continue  # the snapshot changed for another pillow on this queue
             self._pushed[pillow] = payload
+            self.timeline.record(payload)
             if not brought(payload, self.fleet.delivered_states.get(pillow)):
                 self.push_here("state", payload)
 

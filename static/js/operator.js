@@ -32,6 +32,8 @@
     return typeof url === "string" && /^\/static\/img\/[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(url);
   }
 
+  var timeline = window.consoleTimeline(clock, cell);  // (timeline.js)
+
   function count(value) { return value === null || value === undefined ? "?" : String(value); }
 
   function cell(row, text) {
@@ -83,6 +85,51 @@
     });
   }
 
+  // The screens connected now, as their pages introduced themselves (untrusted: textContent).
+  function renderScreens(list, total) {
+    var box = byId("screen-list");
+    if (!box || !Array.isArray(list)) return;
+    var items = document.createDocumentFragment();
+    list.forEach(function (screen) {
+      var item = document.createElement("li");
+      var parts = [["screen-name", screen.name || "unnamed"], ["screen-page", screen.page || ""],
+                   ["screen-build", screen.build || ""]];
+      parts.forEach(function (part) {
+        var span = document.createElement("span");
+        span.className = part[0];
+        span.textContent = String(part[1]);
+        item.appendChild(span);
+      });
+      var build = item.querySelector(".screen-build");
+      build.dataset.same = screen.same_build === false ? "no" : "yes";
+      if (screen.same_build === false) {
+        var mark = document.createElement("span");
+        mark.className = "screen-stale";
+        mark.textContent = "other build";
+        build.appendChild(mark);
+      }
+      var since = document.createElement("time");
+      since.className = "screen-since";
+      since.dateTime = String(screen.since || "");
+      since.textContent = "since " + clock(screen.since);
+      item.appendChild(since);
+      items.appendChild(item);
+    });
+    if (!list.length) {
+      var empty = document.createElement("li");
+      empty.className = "empty";
+      empty.textContent = "No screen is connected.";
+      items.appendChild(empty);
+    }
+    if (typeof total === "number" && total > list.length) {
+      var more = document.createElement("li");
+      more.className = "more";
+      more.textContent = "and " + (total - list.length) + " more";
+      items.appendChild(more);
+    }
+    box.replaceChildren(items);
+  }
+
   function render(data) {
     var watcher = data.watcher || {};
     byId("stat-watcher").dataset.ok = watcher.queue_ok ? "yes" : "no";
@@ -95,6 +142,8 @@
     byId("stat-poison").dataset.ok = data.poison_count ? "no" : "yes";
     byId("screens").textContent = count(data.screens);
     renderPicker(data.pillows);
+    renderScreens(data.screen_list, data.screens);
+    timeline.render(data.timeline);
 
     var current = data.current || {};
     if (safeImage(current.image)) byId("now-image").src = appRoot + current.image;
