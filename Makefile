@@ -24,18 +24,20 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# Redis and nginx for the scale-out tests, from Debian's packages (and envsubst, which fills in
-# deploy/nginx.conf in docker's nginx image); the fixtures run their own copies on free loopback
-# ports. A policy-rc.d (unless there is one) keeps the packages from starting a system nginx on
-# :80 or redis on :6379.
+# Redis and nginx for the scale-out tests, Prometheus (and promtool) for the metrics tests, from
+# Debian's packages (and envsubst, which fills in deploy/nginx.conf in docker's nginx image); the
+# fixtures run their own copies on free loopback ports. A policy-rc.d (unless there is one) keeps
+# the packages from starting a system nginx on :80, redis on :6379 or prometheus on :9090.
 services:
 	@PATH="$$PATH:/usr/sbin"; command -v redis-server >/dev/null && command -v nginx >/dev/null \
-	  && command -v envsubst >/dev/null || { \
-	  echo "installing Debian's redis-server and nginx for the tests"; \
+	  && command -v envsubst >/dev/null && command -v prometheus >/dev/null \
+	  && command -v promtool >/dev/null || { \
+	  echo "installing Debian's redis-server, nginx and prometheus for the tests"; \
 	  policy=/usr/sbin/policy-rc.d; own=; \
 	  if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' >$$policy && chmod +x $$policy && own=1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq \
-	    --no-install-recommends redis-server nginx gettext-base >/dev/null; status=$$?; \
+	    --no-install-recommends redis-server nginx gettext-base prometheus >/dev/null; \
+	  status=$$?; \
 	  [ -z "$$own" ] || rm -f $$policy; exit $$status; }
 
 demo: setup

@@ -10,6 +10,7 @@ from . import config as settings_module
 from .config import ASSETS, PACKAGE, ConfigError
 from .dashboard import Dashboard, queues_of, watch_pillows
 from .fleet import Fleet
+from .metrics import counted_push
 from .watch.watcher import Watcher
 from .web import history
 from .web.remote import RemoteWatcher
@@ -69,10 +70,10 @@ def create_app(config=None, role="all"):
     app.config.update(MAX_CONTENT_LENGTH=16 * 1024)
     app.config["BUILD_ID"] = settings["BUILD_ID"] or build_id()
 
-    from .web import api, events, operator, security, views
+    from .web import api, events, metrics, operator, security, views
 
     fleet = Fleet.from_settings(settings, queues_of(settings))
-    push, push_here = events.init_app(app, fleet)
+    push, push_here = map(counted_push, events.init_app(app, fleet))
 
     def make_watcher(storage, queue_state):
         if role == "web":
@@ -89,4 +90,5 @@ def create_app(config=None, role="all"):
     api.init_app(app)
     history.init_app(app)
     operator.init_app(app)
+    metrics.init_app(app)
     return app

@@ -15,6 +15,15 @@ import gevent
 from azure.core.exceptions import AzureError, HttpResponseError, ServiceResponseTimeoutError
 
 from ..domain.messages import Rejected, parse
+from ..metrics import (
+    DELETE_ERRORS,
+    POISONED,
+    POLL_DURATION,
+    RECEIVE_ERRORS,
+    count_handled,
+    poison_class,
+    start_counting,
+)
 from ..storage.account import BATCH, describe
 from ..storage.lease import refused_for_the_lease
 
@@ -45,6 +54,8 @@ class Consumer:
         self.lease = None
         self._saved = None  # the store as the snapshot holds it: what a refused save goes back to
         self._deleting = None  # a full batch's deletes, running while the next batch is received
+        self.queue = storage.queue_name
+        start_counting(self.queue, store.stores)
 
     def remember(self):
         """The store now equals the snapshot (just read or saved)."""
@@ -57,7 +68,8 @@ class Consumer:
         delay = self.poll_min
         while not stopping.is_set():
             try:
-                handled = self.poll_once()
+                with POLL_DURATION.labels(self.queue).time():
+                    handled = self.poll_once()
             except AzureError as exc:
                 self.link.polled(describe(exc))
                 handled, delay = 0, self.poll_max
@@ -91,9 +103,13 @@ class Consumer:
         try:
             with timer:
                 return self.storage.receive(self.visibility_timeout)
+        except AzureError:
+            RECEIVE_ERRORS.labels(self.queue).inc()
+            raise
         except gevent.Timeout as exc:
             if exc is not timer:
                 raise
+            RECEIVE_ERRORS.labels(self.queue).inc()
             raise ServiceResponseTimeoutError(
                 f"the queue did not answer within {RECEIVE_TIMEOUT:g} s") from None
 
@@ -105,17 +121,18 @@ class Consumer:
         for message in batch:
             if message.dequeue_count > self.max_dequeue:
                 reason = f"delivered {message.dequeue_count} times without being applied"
-                self.storage.to_poison(message, reason)
+                self._poison(message, reason)
                 continue
             try:
                 parsed = parse(message.content, self.store.states_for)
             except Rejected as exc:
-                self.storage.to_poison(message, str(exc))
+                self._poison(message, str(exc))
                 continue
             usable.append((message, parsed))
         # In the queue's order, not sorted: a bare name's insertion time has whole seconds only,
         # so it has no place among times to the microsecond. apply() skips what is older than
         # the current state at the precision both have; the later received wins the rest.
+        outcomes = []  # (pillow, "applied", "skipped" or "redelivered", its time), for metrics
         for message, parsed in usable:
             stamp = parsed.stamp(message.inserted_on or now)  # its at, unless far ahead of that
             seen = message.id in self.store.store_for(parsed).applied_ids
@@ -123,14 +140,25 @@ class Consumer:
                 ahead = (parsed.at - stamp.at).total_seconds()
                 log.warning("message %s: at %s is %.0f s ahead of its insertion time; ordered "
                             "by that", message.id, parsed.at.isoformat(), ahead)
-            self.store.apply(parsed, message.id, stamp, now)
+            applied = self.store.apply(parsed, message.id, stamp, now)
+            outcome = "applied" if applied else "redelivered" if seen else "skipped"
+            outcomes.append((parsed.pillow or self.store.first, outcome, stamp.at))
         self._commit()
+        count_handled(self.queue, outcomes)  # (not before: a refused save counts nothing)
         done = [message for message, _ in usable]
         if len(batch) >= BATCH:
             # A backlog: delete this batch (its snapshot is saved) while the next one is received.
             self._deleting = gevent.spawn(self._delete_quietly, done)
         else:
-            self.storage.delete(done)
+            try:
+                self.storage.delete(done)
+            except AzureError:
+                DELETE_ERRORS.labels(self.queue).inc()
+                raise
+
+    def _poison(self, message, reason):
+        self.storage.to_poison(message, reason)
+        POISONED.labels(self.queue, poison_class(reason)).inc()
 
     def _commit(self):
         """Save the snapshot under the lease, then push: screens never see an unsaved state."""
@@ -164,6 +192,7 @@ class Consumer:
         try:
             self.storage.delete(messages)
         except AzureError as exc:
+            DELETE_ERRORS.labels(self.queue).inc()
             return exc
         return None
 
