@@ -2,6 +2,7 @@
 
 import hmac
 import logging
+import re
 from collections import OrderedDict, deque
 from time import monotonic
 
@@ -9,11 +10,12 @@ from flask import current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ..config import ConfigError
 from . import hosts
 
 log = logging.getLogger(__name__)
 
-CSP = "; ".join([
+CSP_WITHOUT_FRAMES = "; ".join([
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
@@ -22,8 +24,8 @@ CSP = "; ".join([
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'self'",
-    "frame-ancestors 'none'",
 ])
+CSP = CSP_WITHOUT_FRAMES + "; frame-ancestors 'none'"
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -33,6 +35,27 @@ HEADERS = {
 # Over HTTPS only (directly or through a trusted proxy): browsers that saw it use https:// for
 # this host for a year, so the token never goes out in clear text by a typed http:// address.
 HSTS = "max-age=31536000"
+# The pages FRAME_ANCESTORS lets other sites embed: the kiosks and the overview, which show
+# nothing but the public state and have no buttons. Never the console (clickjacking) or errors.
+EMBEDDABLE = frozenset({"views.kiosk", "views.pillow_kiosk", "views.overview"})
+# An origin as CSP's frame-ancestors takes it, without wildcards or paths: scheme://host[:port].
+ORIGIN = re.compile(r"https?://(?P<host>[^/:?#@\[\]]+|\[[0-9A-Fa-f:.]+\])(:(?P<port>[0-9]{1,5}))?")
+LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+HOST_NAME = re.compile(rf"({LABEL}\.)*{LABEL}")
+
+
+def frame_ancestors(setting):
+    """The origins of FRAME_ANCESTORS (space separated) as a list, or ConfigError naming the
+    first that is neither ``http(s)://host[:port]`` nor ``'self'``."""
+    origins = setting.split()
+    for origin in origins:
+        match = ORIGIN.fullmatch(origin)
+        if origin != "'self'" and not (
+                match and (match["host"].startswith("[") or HOST_NAME.fullmatch(match["host"]))
+                and (match["port"] is None or 0 < int(match["port"]) < 65536)):
+            raise ConfigError(f"setting FRAME_ANCESTORS: {origin!r} is not an origin "
+                              "(http(s)://host[:port], or 'self')")
+    return origins
 
 
 def token_ok(configured, given):
@@ -115,6 +138,11 @@ class SessionCookies(SecureCookieSessionInterface):
 
 def init_app(app):
     app.extensions["pillow.throttle"] = Throttle()
+    ancestors = frame_ancestors(app.config["FRAME_ANCESTORS"])
+    # CSP's frame-ancestors alone decides: X-Frame-Options cannot name other origins.
+    embeddable = {name: value for name, value in HEADERS.items() if name != "X-Frame-Options"}
+    embeddable["Content-Security-Policy"] = (f"{CSP_WITHOUT_FRAMES}; "
+                                             f"frame-ancestors {' '.join(ancestors)}")
     app.session_interface = SessionCookies()
     if app.config["SECURE_COOKIES"]:  # e.g. TLS ends at a proxy that sends no X-Forwarded-Proto
         app.config["SESSION_COOKIE_SECURE"] = True
@@ -129,7 +157,10 @@ def init_app(app):
 
     @app.after_request
     def secure_headers(response):
-        for name, value in HEADERS.items():
+        headers = HEADERS
+        if ancestors and request.endpoint in EMBEDDABLE and response.status_code == 200:
+            headers = embeddable
+        for name, value in headers.items():
             response.headers.setdefault(name, value)
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", HSTS)

@@ -66,6 +66,15 @@ def _summary(live):
             "status": live.status()}
 
 
+@bp.get("/sw.js")
+def service_worker():
+    """The kiosk's service worker (static/js/sw.js), served at the app's root so that its scope
+    covers the kiosk pages; checked on every load, so a new build's worker is used at once."""
+    response = current_app.send_static_file("js/sw.js")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @bp.get("/api/pillows")
 def api_pillows():
     """Every pillow: id, name, kiosk URL, state (null while starting) and status."""

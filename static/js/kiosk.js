@@ -6,6 +6,13 @@
 
   var shared = window.PillowScreen;
   var root = document.getElementById("kiosk");
+  // The screen's options (theme, footer, rotate, text): classes and a variable on <html>.
+  var options = shared.screenOptions(), html = document.documentElement;
+  if (options.theme) html.classList.add("theme-" + options.theme);
+  if (options.footer) html.classList.add("footer-hidden");
+  if (options.rotate) html.classList.add("rotate-" + options.rotate, "rotated");
+  if (options.rotate === 90 || options.rotate === 270) html.classList.add("sideways");
+  if (options.text) html.style.setProperty("--text-scale", String(options.text / 100));
   var pictures = root.querySelectorAll(".picture");
   var textEl = document.getElementById("text");
   var announceEl = document.getElementById("announce");
@@ -18,7 +25,32 @@
   var queueStatus = JSON.parse(root.dataset.status);
   // The picture shown (image) and the latest swap (swapToken), for shared.swapPicture.
   var stage = { image: current.image, swapToken: 0 };
-  shared.syncClock(root.dataset.now);
+  // Which pillow this screen shows (an older page names none: the server's default pillow).
+  var pillowId = root.dataset.pillow || null;
+
+  // The last state shown, kept by the browser for a start while the server is down. The
+  // service worker (sw.js) then serves this page as it was cached, marked data-offline: its
+  // state and clock are as old as the copy (screen.js has its link say "reconnecting").
+  var savedKey = "pillow-web:" + shared.appRoot + ":" + (pillowId || "default");
+  var saved = null;
+  try { saved = JSON.parse(localStorage.getItem(savedKey)); } catch (error) { /* none */ }
+  if (!saved || typeof saved !== "object" || !saved.state || typeof saved.state !== "object" ||
+      !isFinite(Date.parse(saved.state.received_at))) saved = null;
+  if (document.body.hasAttribute("data-offline")) {
+    var savedSkew = saved && isFinite(saved.skew) ? saved.skew : 0;
+    shared.syncClock(new Date(Date.now() + savedSkew).toISOString());
+  } else {
+    shared.syncClock(root.dataset.now);
+  }
+  if (saved && !(Date.parse(current.received_at) >= Date.parse(saved.state.received_at))) {
+    current = saved.state;
+  }
+
+  function save(state) {
+    try {
+      localStorage.setItem(savedKey, JSON.stringify({ state: state, skew: shared.skew() }));
+    } catch (error) { /* storage off or full: only a start without the server loses it */ }
+  }
 
   // Two pictures cross-fade: the new one loads into the hidden one, which then takes its place.
   function swapPicture(url) { shared.swapPicture(stage, url, loadHidden, showLoaded); }
@@ -49,7 +81,7 @@
     // Shrink long texts until they fit in two lines; short ones keep the large size.
     textEl.style.fontSize = "";
     var size = parseFloat(getComputedStyle(textEl).fontSize);
-    var limit = 2.6 * size * 1.15;
+    var limit = (2.6 * 1.15 + 0.4) * size;  // two lines and a bit, and the chip's padding
     while (textEl.scrollHeight > limit && size > 12) {
       size *= 0.9;
       textEl.style.fontSize = size + "px";
@@ -64,6 +96,7 @@
     textEl.textContent = String(state.text || "");
     shared.setAccent(root, state.color);
     if (changed) announceEl.textContent = String(state.text || state.state);
+    if (state.received_at) save(state);
     fitText();
     showUpdated();
   }
@@ -76,17 +109,34 @@
   // Keep the screen on where the browser lets us. The browser drops the lock when the page is
   // hidden (and may at other times): ask again when shown, when released, and now and then.
   var wakeLock = null;  // the lock, or the request's promise while asking
+  // In a frame, only if the parent page allows it (<iframe allow="screen-wake-lock">).
+  var policy = document.permissionsPolicy || document.featurePolicy;
+  var mayLock = "wakeLock" in navigator && !(policy && !policy.allowsFeature("screen-wake-lock"));
   function keepAwake() {
-    if (!("wakeLock" in navigator) || document.visibilityState !== "visible" || wakeLock) return;
+    if (!mayLock || document.visibilityState !== "visible" || wakeLock) return;
     wakeLock = navigator.wakeLock.request("screen").then(function (lock) {
       wakeLock = lock;
       lock.addEventListener("release", function () { wakeLock = null; keepAwake(); });
     }, function () { wakeLock = null; /* not granted now; the next tick asks again */ });
   }
 
-  // Which pillow this screen shows (an older page names none: the server's default pillow).
-  var pillowId = root.dataset.pillow || null;
   function mine(pillow) { return pillowId === null || pillow == null || pillow === pillowId; }
+
+  // Have the service worker keep this page, its files and every picture. A page it serves
+  // already went through it (and a page it served offline would only fetch in vain).
+  function keepOffline() {
+    if (!("serviceWorker" in navigator) || document.body.hasAttribute("data-offline")) return;
+    var files = Array.prototype.map.call(document.querySelectorAll("script[src], link[href]"),
+                                         function (el) { return el.src || el.href; });
+    var urls = [window.location.pathname].concat(files, images.filter(shared.safeImage)
+      .map(function (url) { return shared.appRoot + url; }));
+    navigator.serviceWorker.register(shared.appRoot + "/sw.js", { scope: shared.appRoot + "/" })
+      .then(function () { return navigator.serviceWorker.ready; })
+      .then(function (registration) {
+        if (!navigator.serviceWorker.controller) registration.active.postMessage({ keep: urls });
+      })
+      .catch(function () { /* no offline copy: the page works as before */ });
+  }
 
   var socket = shared.connect(root, pillowId === null ? null : { pillow: pillowId }, showLink);
   // Several pillows may share a server: only this pillow's state and its queue's status count.
@@ -99,7 +149,7 @@
     showLink();
   });
 
-  root.style.setProperty("--accent", current.color || "#8ec5ff");
+  shared.setAccent(root, current.color);  // none while starting: kiosk.css's own accent
   if (pictures[0].complete) keepRatio(pictures[0]);
   else pictures[0].addEventListener("load", function () { keepRatio(pictures[0]); });
   // The server-rendered picture failed (a server restarting?): load it again, never stay blank.
@@ -111,10 +161,12 @@
   }
   pictures[0].addEventListener("error", retryFirstPicture);
   if (pictures[0].complete && !pictures[0].naturalWidth) retryFirstPicture();
-  shared.preload(JSON.parse(root.dataset.images));
+  var images = JSON.parse(root.dataset.images);
+  shared.preload(images);
   showState(current);
   showLink();
   shared.hideIdleCursor();
+  keepOffline();
   keepAwake();
   document.addEventListener("visibilitychange", keepAwake);
   window.addEventListener("resize", fitText);

@@ -13,7 +13,29 @@
   // Server clock minus ours: "updated 2 min ago" must not depend on the screen's clock being set.
   var skew = 0;
   // This page's socket: up now, ever up, and since when it is down (an ISO time, or null).
-  var connection = { up: false, ever: false, downSince: null };
+  // A page the service worker served from its copy (sw.js marks it data-offline) was up before
+  // the server went away: it says "reconnecting", never "connecting".
+  var connection = { up: false, ever: document.body.hasAttribute("data-offline"),
+                     downSince: null };
+
+  // A screen's options, from its URL (see the README's "Kiosk options"): a value that is not
+  // one of the documented ones is left out, so a typo never breaks the page.
+  var TEXT_SIZES = { s: 75, m: 100, l: 125, xl: 150 };  // percent of the usual size
+  function screenOptions() {
+    var query = new URLSearchParams(window.location.search), options = {};
+    var theme = query.get("theme"), footer = query.get("footer"), rotate = query.get("rotate");
+    var text = (query.get("text") || "").replace(/%$/, ""), screen = query.get("screen");
+    if (theme === "light" || theme === "dark") options.theme = theme;
+    if (footer === "hide" || footer === "0") options.footer = "hide";
+    if (["90", "180", "270"].indexOf(rotate) >= 0) options.rotate = Number(rotate);
+    if (Object.prototype.hasOwnProperty.call(TEXT_SIZES, text)) options.text = TEXT_SIZES[text];
+    else if (/^[0-9]{2,3}$/.test(text) && +text >= 50 && +text <= 200) options.text = +text;
+    screen = (screen || "").trim();
+    if (screen && Array.from(screen).length <= 40 && !/[\x00-\x1f\x7f-\x9f]/.test(screen)) {
+      options.screen = screen;
+    }
+    return options;
+  }
 
   function syncClock(serverNow) {
     var offset = Date.parse(serverNow) - Date.now();
@@ -113,11 +135,15 @@
   }
 
   // The page's socket. `root` is the page's <main>: its id finds it in a fetched page, its
-  // data-build names this page's build. `auth` goes to the server when given; onLink() repaints
+  // data-build names this page's build. `auth` goes to the server, with more; onLink() repaints
   // the link when the socket comes or goes; onHello(), if given, runs once a hello set the clock.
+  // Every screen also tells the server its page, its build and its name (the screen option).
   function connect(root, auth, onLink, onHello) {
     var options = { path: appRoot + "/socket.io", reconnectionDelayMax: 5000 };
-    if (auth) options.auth = auth;
+    var screen = screenOptions().screen;
+    options.auth = Object.assign({}, auth, { page: window.location.pathname,
+                                             build: root.dataset.build });
+    if (screen) options.auth.screen = screen;
     var socket = io(options);
     socket.on("connect", function () {
       connection.up = connection.ever = true;
@@ -183,6 +209,7 @@
 
   window.PillowScreen = {
     RETRY_MS: RETRY_MS, appRoot: appRoot, connection: connection, syncClock: syncClock,
+    skew: function () { return skew; }, screenOptions: screenOptions,
     safeImage: safeImage, preload: preload, swapPicture: swapPicture, setAccent: setAccent,
     updated: updated, showLink: showLink, hideIdleCursor: hideIdleCursor, connect: connect
   };
