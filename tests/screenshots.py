@@ -156,8 +156,8 @@ def main():
                     kiosk(browser, site, name, size)
                 # A 800x480 screen mounted sideways, whose system cannot turn its picture.
                 kiosk(browser, site, "rotated", (480, 800), "?rotate=90&screen=Hall%20left")
-                screen = browser.new_page()  # so the console counts one connected screen
-                screen.goto(f"{site.url}/")
+                screen = browser.new_page()  # so the console lists one connected screen
+                screen.goto(f"{site.url}/?screen=Lobby")
                 operator(browser, site, "operator", (1280, 800))
                 timeline(browser, site)
                 operator(browser, site, "operator-phone", (390, 844), device_scale_factor=2,
