@@ -100,21 +100,11 @@ class TimelineKeeper:
         self.stop()
         self._greenlet = gevent.spawn(self._keep, stopping)
 
-    def stop(self, save_within=None):
-        """End ``start``'s greenlet; with ``save_within`` (seconds), save what changed first."""
+    def stop(self):
+        """End ``start``'s greenlet (the watcher saves what changed on a clean stop)."""
         if self._greenlet is not None:
             self._greenlet.kill(block=False)  # it may be in a hung request
             self._greenlet = None
-        if save_within is None:
-            return
-        timer = gevent.Timeout(save_within)
-        try:
-            with timer:
-                self.save()
-        except gevent.Timeout as exc:
-            if exc is not timer:
-                raise
-            log.error("could not save the timeline on stop: no answer within %.1f s", save_within)
 
     def _keep(self, stopping):
         while True:

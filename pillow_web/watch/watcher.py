@@ -87,7 +87,9 @@ class Watcher:
         if self.store.dirty and held:
             # Whatever the save misses is not lost: those messages were not deleted either.
             self._within(deadline, "save the snapshot", self.consumer.save)
-        self.timeline.stop(save_within=max(0.2, deadline - monotonic()) if held else None)
+        self.timeline.stop()
+        if held:
+            self._within(deadline, "save the timeline", self.timeline.save)
         if self._keeper is not None:
             self._keeping.set()
             self._keeper.kill(block=False)  # it may be in a hung renewal
