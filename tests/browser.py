@@ -45,3 +45,11 @@ class Recorder:
         assert self.urls, "the page made no requests at all"
         assert self.outside() == [], f"requests left loopback: {self.outside()}"
         assert self.unexpected() == [], f"script errors: {self.unexpected()}"
+
+
+def wait_live(page, text=None):
+    """Wait until the kiosk ``page`` shows a picture (and ``text``, if given) and is live."""
+    page.wait_for_function("t => document.getElementById('link').dataset.link === 'live'"
+                           " && document.querySelector('.picture.is-shown').naturalWidth > 0"
+                           " && (t === null || document.getElementById('text').textContent === t)",
+                           arg=text)

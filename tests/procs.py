@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from time import monotonic
 
@@ -18,6 +19,8 @@ import requests
 import socketio
 
 from pillow_web.config import ROOT
+from pillow_web.domain.messages import compose
+from pillow_web.storage.account import Storage
 from pillow_web.storage.azurite import Azurite, free_port
 
 from .util import wait_for
@@ -126,6 +129,22 @@ class Dashboard:
         self.http.close()
         if self.process is not None and self.process.poll() is None:
             self.kill()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()  # also when the start failed: never leave the process running
+
+
+@contextmanager
+def sender(connection_string, queue):
+    """``say(state, text=None)``: a message on ``queue``, as the pillow sends it."""
+    storage = Storage(connection_string, queue, "pillow-web")
+    try:
+        yield lambda state, text=None: storage.send(compose(state, text))
+    finally:
+        storage.close()
 
 
 class RestartableAzurite:

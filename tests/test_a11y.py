@@ -12,12 +12,10 @@ import pytest
 from playwright.sync_api import Error, expect
 
 from pillow_web.config import ROOT
-from pillow_web.domain.messages import compose
-from pillow_web.storage.account import Storage
 
 from .axe import assert_aa_contrast, assert_no_violations, describe, lowest_contrast, violations
 from .pillows import NAMES, TOKEN, Queues, queues_for, write_pillows
-from .procs import Dashboard
+from .procs import Dashboard, sender
 
 pytestmark = pytest.mark.browser
 
@@ -32,20 +30,16 @@ TILE_TEXT = ("name", "text", "updated", "link-text")
 @pytest.fixture(scope="module")
 def single(azurite, tmp_path_factory):
     """One pillow with an operator token: the kiosk at /, the console."""
-    server = Dashboard(azurite, tmp_path_factory.mktemp("single") / "server.log",
-                       OPERATOR_TOKEN=TOKEN, POLL_MAX=0.5)
-    try:  # a start that fails (never healthy) must not leave the process running either
+    with Dashboard(azurite, tmp_path_factory.mktemp("single") / "server.log",
+                   OPERATOR_TOKEN=TOKEN, POLL_MAX=0.5) as server:
         yield server.start()
-    finally:
-        server.close()
 
 
 @pytest.fixture(scope="module")
 def single_queue(azurite, single):
     """``say(state, text=None)``: a message on the single pillow's queue, as the pillow sends it."""
-    storage = Storage(azurite, single.queue, "pillow-web")
-    yield lambda state, text=None: storage.send(compose(state, text))
-    storage.close()
+    with sender(azurite, single.queue) as say:
+        yield say
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import tomllib
 import pytest
 
 from pillow_web.config import ROOT
-from pillow_web.domain.messages import compose
-from pillow_web.storage.account import Storage
 
 from .axe import assert_no_violations
+from .browser import wait_live
+from .procs import Dashboard, sender
 
 pytestmark = pytest.mark.browser
 
@@ -20,27 +20,16 @@ AA = 4.5  # for text of any size (large text needs 3:1): the kiosk aims for this
 
 @pytest.fixture(scope="module")
 def site(azurite, tmp_path_factory):
-    from .procs import Dashboard
-
-    server = Dashboard(azurite, tmp_path_factory.mktemp("contrast") / "server.log",
-                       POLL_MAX=0.5)
-    try:
+    with Dashboard(azurite, tmp_path_factory.mktemp("contrast") / "server.log",
+                   POLL_MAX=0.5) as server:
         yield server.start()
-    finally:
-        server.close()
 
 
 @pytest.fixture(scope="module")
 def post(azurite, site):
-    storage = Storage(azurite, site.queue, "pillow-web")
-    yield lambda state, text=None: storage.send(compose(state, text))
-    storage.close()
+    with sender(azurite, site.queue) as say:
+        yield say
 
-
-def ready(page):
-    """Wait until the page shows a state and its socket is live."""
-    page.wait_for_function("() => document.getElementById('link').dataset.link === 'live'"
-                           " && document.querySelector('.picture.is-shown').naturalWidth > 0")
 
 
 def contrast(foreground, background):
@@ -74,7 +63,7 @@ def test_every_states_text_and_the_footer_meet_wcag_aa_in_both_themes(site, post
     for theme in ("dark", "light"):
         pages[theme], _ = open_page(f"{site.url}/?theme={theme}",
                                     viewport={"width": 800, "height": 480})
-        ready(pages[theme])
+        wait_live(pages[theme])
     figures = []
     for state in catalog:
         post(state["name"])
@@ -114,7 +103,7 @@ def hex_to_rgb(colour):
 def test_axe_finds_nothing_on_the_kiosk_with_any_options(site, post, open_page, query):
     post("SHAKING")
     page, _ = open_page(f"{site.url}/{query}", viewport={"width": 800, "height": 480})
-    ready(page)
+    wait_live(page)
     page.wait_for_function("() => getComputedStyle(document.querySelector('.picture.is-shown'))"
                            ".opacity === '1'")
     assert_no_violations(page, f"the kiosk at /{query}")

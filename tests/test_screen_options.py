@@ -7,9 +7,8 @@ import uuid
 
 import pytest
 
-from pillow_web.domain.messages import compose
-from pillow_web.storage.account import Storage
-
+from .browser import wait_live
+from .procs import Dashboard, sender
 from .util import wait_for
 
 pytestmark = pytest.mark.browser
@@ -36,28 +35,16 @@ APPLIED = """() => {
 
 @pytest.fixture(scope="module")
 def site(azurite, tmp_path_factory):
-    from .procs import Dashboard
-
-    server = Dashboard(azurite, tmp_path_factory.mktemp("options") / "server.log", POLL_MAX=0.5)
-    try:
+    with Dashboard(azurite, tmp_path_factory.mktemp("options") / "server.log",
+                   POLL_MAX=0.5) as server:
         yield server.start()
-    finally:
-        server.close()
 
 
 @pytest.fixture(scope="module")
 def post(azurite, site):
-    storage = Storage(azurite, site.queue, "pillow-web")
-    yield lambda state, text=None: storage.send(compose(state, text))
-    storage.close()
+    with sender(azurite, site.queue) as say:
+        yield say
 
-
-def ready(page, text=None):
-    """Wait until the page shows a state (with ``text``, if given) and its socket is live."""
-    page.wait_for_function("t => document.getElementById('link').dataset.link === 'live'"
-                           " && document.querySelector('.picture.is-shown').naturalWidth > 0"
-                           " && (t === null || document.getElementById('text').textContent === t)",
-                           arg=text)
 
 
 def applied(page):
@@ -68,24 +55,24 @@ def test_each_option_applies(site, post, open_page):
     text = f"Options {uuid.uuid4().hex[:6]}"
     post("NEUTRAL", text)
     plain, _ = open_page(f"{site.url}/", viewport={"width": 1280, "height": 720})
-    ready(plain, text)
+    wait_live(plain, text)
     usual = applied(plain)
     assert usual["classes"] == [] and usual["scale"] == ""
     assert usual["footer"]["height"] > 20
 
     light, _ = open_page(f"{site.url}/?theme=light", viewport={"width": 1280, "height": 720})
-    ready(light, text)
+    wait_live(light, text)
     assert applied(light)["classes"] == ["theme-light"]
     colours = light.evaluate("""() => [getComputedStyle(document.getElementById('text')).color,
         getComputedStyle(document.body).backgroundColor]""")
     assert colours == ["rgb(29, 36, 48)", "rgb(243, 245, 248)"]  # dark ink, light ground
     dark, _ = open_page(f"{site.url}/?theme=dark", viewport={"width": 1280, "height": 720})
-    ready(dark, text)
+    wait_live(dark, text)
     assert applied(dark)["classes"] == ["theme-dark"]
 
     for hide in ("hide", "0"):
         bare, _ = open_page(f"{site.url}/?footer={hide}", viewport={"width": 1280, "height": 720})
-        ready(bare, text)
+        wait_live(bare, text)
         shown = applied(bare)
         assert shown["classes"] == ["footer-hidden"] and shown["footer"]["height"] <= 1
         # Out of sight, still in the page for screen readers.
@@ -94,12 +81,12 @@ def test_each_option_applies(site, post, open_page):
     for size, scale in (("s", 0.75), ("m", 1), ("l", 1.25), ("xl", 1.5), ("150", 1.5),
                         ("50%", 0.5), ("200", 2)):
         scaled, _ = open_page(f"{site.url}/?text={size}", viewport={"width": 1280, "height": 720})
-        ready(scaled, text)
+        wait_live(scaled, text)
         shown = applied(scaled)
         assert shown["fontSize"] == pytest.approx(usual["fontSize"] * scale, rel=0.02), size
 
     upside_down, _ = open_page(f"{site.url}/?rotate=180", viewport={"width": 1280, "height": 720})
-    ready(upside_down, text)
+    wait_live(upside_down, text)
     shown = applied(upside_down)
     assert shown["classes"] == ["rotate-180", "rotated"]
     assert shown["transform"].startswith("matrix(-1, ")
@@ -114,7 +101,7 @@ def test_a_sideways_screen_is_filled_by_the_turned_page(site, post, open_page, r
     text = f"Sideways {uuid.uuid4().hex[:6]}"
     post("SPINNING", text)
     page, _ = open_page(f"{site.url}/?rotate={rotate}", viewport={"width": 480, "height": 800})
-    ready(page, text)
+    wait_live(page, text)
     shown = applied(page)
     assert shown["classes"] == sorted([f"rotate-{rotate}", "rotated", "sideways"])
     assert shown["transform"] == matrix
@@ -148,7 +135,7 @@ def test_bad_values_are_ignored_without_a_script_error(site, post, open_page):
                   "%E0%A4%A=broken&text=%"):
         page, recorder = open_page(f"{site.url}/?{query}", viewport={"width": 800,
                                                                       "height": 480})
-        ready(page, text)
+        wait_live(page, text)
         shown = applied(page)
         expected = ["theme-light"] if query.startswith("theme=light&") else []
         assert shown["classes"] == expected and shown["scale"] == "", query
