@@ -32,7 +32,7 @@
     return typeof url === "string" && /^\/static\/img\/[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(url);
   }
 
-  var timeline = window.consoleTimeline(clock, cell);  // (timeline.js)
+  var timeline = window.consoleTimeline(clock, cell, fillRows);  // (timeline.js)
 
   function count(value) { return value === null || value === undefined ? "?" : String(value); }
 
@@ -41,6 +41,22 @@
     td.textContent = text;
     row.appendChild(td);
     return td;
+  }
+
+  // A table body's rows, one per item (``addCells(row, item, index)``), or "Nothing yet.".
+  function fillRows(body, items, columns, addCells) {
+    var rows = document.createDocumentFragment();
+    items.forEach(function (item, index) {
+      var row = document.createElement("tr");
+      addCells(row, item, index);
+      rows.appendChild(row);
+    });
+    if (!rows.childNodes.length) {
+      var empty = document.createElement("tr");
+      cell(empty, "Nothing yet.").colSpan = columns;
+      rows.appendChild(empty);
+    }
+    body.replaceChildren(rows);
   }
 
   // The picker (several pillows only): each pillow's health and its queue's figures. Links are
@@ -150,24 +166,14 @@
     byId("now-state").textContent = String(current.state || "");
     byId("now-text").textContent = String(current.text || "");
 
-    var body = byId("history");
-    var rows = document.createDocumentFragment();
-    (data.history || []).forEach(function (entry) {
-      var row = document.createElement("tr");
+    fillRows(byId("history"), data.history || [], 3, function (row, entry) {
       var time = document.createElement("time");
       time.dateTime = String(entry.received_at || "");
       time.textContent = clock(entry.received_at);
       cell(row, "").appendChild(time);
       cell(row, String(entry.state || ""));
       cell(row, String(entry.text || ""));
-      rows.appendChild(row);
     });
-    if (!rows.childNodes.length) {
-      var empty = document.createElement("tr");
-      cell(empty, "Nothing yet.").colSpan = 3;
-      rows.appendChild(empty);
-    }
-    body.replaceChildren(rows);
   }
 
   function poll() {

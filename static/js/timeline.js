@@ -3,8 +3,9 @@
 (function () {
   "use strict";
 
-  // ``clock(iso)`` shortens a time to the console's local one; ``cell(row, text)`` adds a <td>.
-  window.consoleTimeline = function (clock, cell) {
+  // ``clock(iso)`` shortens a time to the console's local one; ``cell(row, text)`` adds a <td>;
+  // ``fillRows(body, items, columns, addCells)`` replaces a table body's rows.
+  window.consoleTimeline = function (clock, cell, fillRows) {
     // One SVG rect per span, drawn at the strip's own width in pixels (so the hour labels stay
     // crisp and nothing is wider than the page), hour ticks below; the table gives exact times.
     var SVG = "http://www.w3.org/2000/svg";
@@ -122,9 +123,7 @@
       byId("timeline-summary").textContent = "The spans as a table (" + spans.length + ")";
       if (key === shownSpans) return;
       shownSpans = key;
-      var rows = document.createDocumentFragment();
-      spans.slice().reverse().forEach(function (span, index) {
-        var row = document.createElement("tr");
+      fillRows(byId("timeline-rows"), spans.slice().reverse(), 4, function (row, span, index) {
         [span.from, index === 0 ? null : span.until].forEach(function (iso) {
           var time = document.createElement("time");
           if (iso) time.dateTime = String(iso);
@@ -133,14 +132,7 @@
         });
         cell(row, String(span.state || ""));
         cell(row, String(span.text || ""));
-        rows.appendChild(row);
       });
-      if (!rows.childNodes.length) {
-        var empty = document.createElement("tr");
-        cell(empty, "Nothing yet.").colSpan = 4;
-        rows.appendChild(empty);
-      }
-      byId("timeline-rows").replaceChildren(rows);
     }
 
 
