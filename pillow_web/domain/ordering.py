@@ -68,6 +68,18 @@ def ahead(at, clock):
     return at - clock > CLOCK_SKEW
 
 
+def stored_time(text, now, name):
+    """The time ``name`` of something read back from storage at ``now`` (UTC if it has no
+    zone); ValueError unless a message could have said it: from 2000 to at most ``CLOCK_SKEW``
+    ahead of ``now`` (one far ahead would freeze the screens: every message would be older)."""
+    value = datetime.fromisoformat(text)
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    if value < EARLIEST or ahead(value, now):
+        raise ValueError(f"{name} {text[:40]!r} is before 2000 or more than "
+                         f"{CLOCK_SKEW.seconds} s ahead of this server's clock")
+    return value
+
+
 def trusted(stamp, inserted_on):
     """``stamp``, or the insertion second if ``stamp`` is too far ahead of the queue's clock.
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from .messages import check_text
-from .ordering import CLOCK_SKEW, EARLIEST, SECOND, Stamp, ahead
+from .ordering import SECOND, Stamp, stored_time
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +55,7 @@ class Entry:
         from 2000 to at most ``CLOCK_SKEW`` ahead of ``now`` (one far ahead would freeze the
         screens: every message would be older)."""
         def when(key):
-            if not data.get(key):
-                return None
-            value = datetime.fromisoformat(data[key])
-            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-            if value < EARLIEST or ahead(value, now):
-                raise ValueError(f"{key} {data[key][:40]!r} is before 2000 or more than "
-                                 f"{CLOCK_SKEW.seconds} s ahead of this server's clock")
-            return value
+            return stored_time(data[key], now, key) if data.get(key) else None
 
         if not isinstance(data["state"], str):
             raise TypeError("state is not a string")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from .catalog import NAME
 from .messages import PILLOW_ID, check_text
-from .ordering import CLOCK_SKEW, EARLIEST, ahead
+from .ordering import stored_time
 from .state import isotime
 
 WINDOW = timedelta(hours=24)
@@ -163,9 +163,4 @@ def _change(item, now):
         raise ValueError(f"{str(state)[:40]!r} is not a state name")
     if not isinstance(at, str) or len(at) > 40:
         raise ValueError("at must be an ISO-8601 time string")
-    when = datetime.fromisoformat(at)
-    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    if when < EARLIEST or ahead(when, now):
-        raise ValueError(f"at {at!r} is before 2000 or more than {CLOCK_SKEW.seconds} s ahead "
-                         "of this server's clock")
-    return Change(when, state, check_text(text) or "")
+    return Change(stored_time(at, now, "at").astimezone(UTC), state, check_text(text) or "")
