@@ -12,6 +12,7 @@ from pillow_web.domain.messages import compose
 from pillow_web.storage.account import Storage
 
 from .browser import Recorder
+from .util import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -131,6 +132,8 @@ def test_the_newer_of_the_pages_state_and_the_saved_one_shows(server, azurite, o
     does, and a saved value that is not a state is ignored. (With the server down: a live
     server's socket would bring its own state at once.)"""
     post(server, azurite, "HUGGING", "The page's own state")
+    # Applied before the page loads: the copy the worker keeps of it then holds this state.
+    wait_for(lambda: server.state().get("text") == "The page's own state", 10, "HUGGING applied")
     page, recorder = open_page(f"{server.url}/")
     wait_shown(page, "HUGGING", "The page's own state")
     page.wait_for_function(KEPT)  # the copy's own state: HUGGING
