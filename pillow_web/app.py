@@ -70,7 +70,16 @@ def create_app(config=None, role="all"):
     app.config.update(MAX_CONTENT_LENGTH=16 * 1024)
     app.config["BUILD_ID"] = settings["BUILD_ID"] or build_id()
 
-    from .web import api, events, metrics, operator, security, views
+    from .web import (
+        api,
+        events,
+        metrics,
+        operator,
+        poison_console,
+        queue_console,
+        security,
+        views,
+    )
 
     fleet = Fleet.from_settings(settings, queues_of(settings))
     push, push_here = map(counted_push, events.init_app(app, fleet))
@@ -90,5 +99,7 @@ def create_app(config=None, role="all"):
     api.init_app(app)
     history.init_app(app)
     operator.init_app(app)
+    queue_console.init_app(app)
+    poison_console.init_app(app)
     metrics.init_app(app)
     return app
