@@ -21,7 +21,7 @@ from pathlib import Path
 from .common import REFERENCE, RESULTS, ROOT, raise_nofile
 
 PARTS = ("latency", "fanout", "backlog", "page", "scaleout", "failover", "relay", "stack",
-         "pillows")
+         "pillows", "console")
 PLOTTED = ("scaleout", "failover")  # parts with a plot of their own: plots.<part>, <part>.png
 EXTRA = ("profile",)  # run only when named
 NEEDS = {"matplotlib": "matplotlib", "psutil": "psutil", "playwright": "playwright"}
@@ -37,8 +37,8 @@ def check_requirements(parts):
         print("bench: installing the Node reference (npm ci --prefix bench/reference) ...")
         subprocess.run(["npm", "ci", "--prefix", str(REFERENCE), "--no-audit", "--no-fund",
                         "--loglevel=error"], check=True)
-    if "page" in parts and not Path("/usr/bin/chromium").exists():
-        sys.exit("bench: the page benchmark needs Debian's chromium (`make browser`)")
+    if {"page", "console"} & set(parts) and not Path("/usr/bin/chromium").exists():
+        sys.exit("bench: the page and console benchmarks need Debian's chromium (`make browser`)")
 
 
 def machine():
@@ -83,7 +83,8 @@ def main():
             started, load = time.monotonic(), os.getloadavg()[0]
             module = importlib.import_module(f"bench.{part}")
             kwargs = ({"workdir": workdir}
-                      if part in ("latency", "backlog", "profile", "failover", "relay", "pillows")
+                      if part in ("latency", "backlog", "profile", "failover", "relay", "pillows",
+                                  "console")
                       else {})
             try:
                 results[part] = module.run(quick=args.quick, **kwargs)

@@ -3,7 +3,7 @@
 import importlib
 
 # Parts whose module makes its own rows.
-OWN_ROWS = ("scaleout", "failover", "relay", "stack", "pillows")
+OWN_ROWS = ("scaleout", "failover", "relay", "stack", "pillows", "console")
 
 
 def fmt(value, unit=""):
