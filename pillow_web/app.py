@@ -8,8 +8,9 @@ from flask import Flask
 
 from . import config as settings_module
 from .config import ASSETS, PACKAGE, ConfigError
-from .dashboard import Dashboard, queues_of, watch_pillows
+from .dashboard import Dashboard
 from .fleet import Fleet
+from .live_pillows import queues_of, watch_pillows
 from .metrics import counted_push
 from .watch.watcher import Watcher
 from .web import history
@@ -93,7 +94,7 @@ def create_app(config=None, role="all"):
 
     pillows = watch_pillows(settings, make_watcher)
     app.extensions["pillow"] = Dashboard({pillow.id: pillow for pillow in pillows}, push, fleet,
-                                         role)
+                                         role, push_here=push_here)
     security.init_app(app)
     views.init_app(app)
     api.init_app(app)

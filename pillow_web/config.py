@@ -91,18 +91,31 @@ SETTINGS = {
     "BUILD_ID": Setting(
         str, "", "Build id (default: a hash of code and assets); screens reload on a new one."
     ),
+    "WARN_WAITING_AGE": Setting(
+        int, 120, "Seconds the oldest waiting message may wait before a warning (0: none)."
+    ),
+    "WARN_POISON_MINUTES": Setting(int, 15, "Warn of poisonings in the last N minutes (0: none)."),
+    "SILENT_AFTER": Setting(
+        int, 0, "Seconds without a message after which a pillow is silent: a warning (0: never)."
+    ),
+    "SILENT_SHOWS_NOTCONNECTED": Setting(
+        bool, False, "A silent pillow's kiosks show NOTCONNECTED and since when it is silent."
+    ),
 }
 # Not a setting of its own (no environment variable): [[pillow]] tables, see ``pillow_config``.
 PILLOWS = "PILLOWS"
 
 # Environment names owned by CLI options (click's envvar fallbacks), not by the app's settings.
+# A setting's own variable wins over a prefix (PILLOW_QUEUE_ENDPOINT is a setting).
 CLI_ENV_PREFIXES = ("PILLOW_POST_", "PILLOW_AZURITE_", "PILLOW_POISON_", "PILLOW_PILLOWS_",
-                    "PILLOW_LOG_LEVEL", "PILLOW_ROLE")
+                    "PILLOW_QUEUE_", "PILLOW_LOG_LEVEL", "PILLOW_ROLE")
 FILE_ENV = "PILLOW_CONFIG"
 # Azure's rule for queue and container names; 56 leaves room for the "-poison" suffix.
 AZURE_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,54}[a-z0-9]$")
 ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 ACCOUNT_SETTINGS = ("STORAGE_ACCOUNT", "QUEUE_ENDPOINT", "BLOB_ENDPOINT")
+# The most each warning setting may be: a week (s); the queue stats' 24 h (min).
+WARN_LIMITS = {"WARN_WAITING_AGE": 604800, "WARN_POISON_MINUTES": 1440, "SILENT_AFTER": 604800}
 
 
 def _coerce(name, value):
@@ -127,7 +140,8 @@ def _coerce(name, value):
             return kind(value.strip())
         except ValueError:
             pass
-    raise ConfigError(f"setting {name} must be a {kind.__name__}, not {value!r}")
+    article = "an" if kind is int else "a"
+    raise ConfigError(f"setting {name} must be {article} {kind.__name__}, not {value!r}")
 
 
 def _from_toml(path):
@@ -147,7 +161,8 @@ def _from_toml(path):
 def _from_env(environ):
     values = {}
     for key, value in environ.items():
-        if not key.startswith("PILLOW_") or key == FILE_ENV or key.startswith(CLI_ENV_PREFIXES):
+        cli_option = key.startswith(CLI_ENV_PREFIXES) and key[len("PILLOW_"):] not in SETTINGS
+        if not key.startswith("PILLOW_") or key == FILE_ENV or cli_option:
             continue
         try:
             values[key[len("PILLOW_") :]] = _coerce(key[len("PILLOW_") :], value)
@@ -202,6 +217,9 @@ def _check(values):
         raise ConfigError("setting TRUSTED_PROXIES must be between 0 and 5 (proxy hops)")
     if not 1 <= values["HEADER_TIMEOUT"] <= 300:
         raise ConfigError("setting HEADER_TIMEOUT must be between 1 and 300 seconds")
+    for name, most in WARN_LIMITS.items():
+        if not 0 <= values[name] <= most:
+            raise ConfigError(f"setting {name} must be between 0 (off) and {most}")
     if not 0 < values["PORT"] < 65536:
         raise ConfigError(f"setting PORT must be a TCP port, not {values['PORT']}")
     from .message_queue import check_message_queue  # here: it raises this module's ConfigError

@@ -1,98 +1,29 @@
 """Everything one app owns: its pillows, a watcher per queue they use, and the fleet.
 
-``app.extensions["pillow"]`` is the ``Dashboard``. Each pillow is a ``LivePillow``: what it is
-(``domain.pillows.Pillow``), its state (a store of its queue's ``QueueState``), and its queue's
-storage and watcher, which it shares with the other pillows on that queue.
+``app.extensions["pillow"]`` is the ``Dashboard``. Each pillow is a ``live_pillows.LivePillow``:
+what it is (``domain.pillows.Pillow``), its state (a store of its queue's ``QueueState``), and its
+queue's storage and watcher, which it shares with the other pillows on that queue.
 """
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import islice
 
 import gevent
 
-from .domain.catalog import Catalog
-from .domain.pillows import Pillow, QueueState
+from .domain.warnings import queue_warnings
 from .fleet import MESSAGE_QUEUE_DOWN, Fleet
 from .fleet_screens import LISTED
-from .storage.account import Storage
 
 STATUS_RANK = {"ok": 0, "starting": 1, "degraded": 2}  # the worst pillow's is the dashboard's
-
-
-@dataclass
-class LivePillow:
-    pillow: Pillow
-    storage: Storage  # its queue's
-    queue_state: QueueState
-    watcher: object  # its queue's Watcher (roles all, watcher) or RemoteWatcher (role web)
-
-    @property
-    def id(self):
-        return self.pillow.id
-
-    @property
-    def name(self):
-        return self.pillow.name
-
-    @property
-    def catalog(self):
-        return self.pillow.catalog
-
-    @property
-    def store(self):
-        return self.queue_state.stores[self.id]
-
-    @property
-    def timeline(self):
-        """Its queue's ``TimelineKeeper``: the last 24 hours of states."""
-        return self.watcher.timeline
-
-    @property
-    def shared_queue(self):
-        """Whether its queue serves other pillows too: its messages must then name it."""
-        return self.queue_state.shared
-
-    def payload(self):
-        """Its ``state`` event, or None until its queue's snapshot is read (the store holds the
-        catalog's initial state then, not the pillow's)."""
-        return self.queue_state.payload(self.id) if self.watcher.loaded.is_set() else None
-
-    def status(self):
-        """Its ``status`` event: its queue's link, and which pillows that is about."""
-        return {**self.watcher.status(), "pillows": list(self.queue_state.stores)}
-
-
-def queues_of(settings):
-    """The queues of the PILLOWS setting, each once, in order."""
-    return list(dict.fromkeys(pillow["queue"] for pillow in settings["PILLOWS"]))
-
-
-def watch_pillows(settings, make_watcher):
-    """``[LivePillow]`` of the PILLOWS setting, in its order; ``make_watcher(storage, state)``
-    makes the watcher of each queue. Nothing connects here."""
-    catalogs, queues = {}, {}
-    for spec in settings["PILLOWS"]:
-        path = spec["states_file"]
-        if path not in catalogs:
-            catalogs[path] = Catalog.from_file(path)
-        pillow = Pillow(spec["id"], spec["name"], spec["queue"], catalogs[path])
-        queues.setdefault(pillow.queue, []).append(pillow)
-    live, first = {}, None
-    for queue, pillows in queues.items():
-        # One connection pool and one credential for every queue of the account.
-        storage = first.on_queue(queue) if first else Storage.from_settings(settings, queue)
-        first = first or storage
-        state = QueueState(pillows)
-        watcher = make_watcher(storage, state)
-        for pillow in pillows:
-            live[pillow.id] = LivePillow(pillow, storage, state, watcher)
-    return [live[spec["id"]] for spec in settings["PILLOWS"]]
+SILENCE_CHECK_EVERY = 5.0  # seconds between looks at whether a pillow's silence began or ended
 
 
 @dataclass
 class Dashboard:
     """The pillows (the first is the default one, at ``/``), how pushes leave this process
-    (``push(event, data)``: to the screens of every process, through the fleet), and this
+    (``push(event, data)``: to the screens of every process, through the fleet;
+    ``push_here``: to this process's own, None: ``push`` without a message queue), and this
     process's screens. ``store``, ``watcher``, ``catalog`` and ``storage`` are the default
     pillow's."""
 
@@ -102,6 +33,8 @@ class Dashboard:
     role: str = "all"  # or "web" (pages, no watcher) or "watcher" (a watcher, no pages)
     # This process's screens: Socket.IO id -> what the console lists (fleet_screens.screen_info)
     screens: dict = field(default_factory=dict)
+    push_here: object = None
+    _silences: object = field(default=None, init=False, repr=False)  # start's greenlet
 
     @property
     def default(self):
@@ -150,11 +83,51 @@ class Dashboard:
         if self.role != "watcher":  # (which serves no screens)
             self.fleet.serve_screens(lambda: len(self.screens),
                                      lambda: list(islice(self.screens.values(), LISTED)))
+            # (Through the message queue each process would push to every screen.)
+            here = self.push_here is not None or not self.fleet.shared
+            if here and self._silences is None and any(
+                    each.pillow.silent_shows_notconnected and each.pillow.silent_after
+                    for each in self.pillows.values()):
+                self._silences = gevent.spawn(self._push_silences)
 
     def stop(self, timeout):
         """Stop every queue's watcher at once: each finishes its batch, saves and releases."""
+        if self._silences is not None:
+            self._silences.kill(block=False)
+            self._silences = None
         gevent.joinall([gevent.spawn(pillow.watcher.stop, timeout) for pillow in self.queues])
         self.fleet.close()
+
+    def _push_silences(self):
+        """Push a pillow's ``state`` to this process's screens when its silence begins or ends:
+        its screens then show it (``QueueState.silence``), or its state again. Nothing else
+        pushes then: no message arrived."""
+        push, told = self.push_here or self.push, {}  # told: by pillow, the silence last pushed
+        while True:
+            gevent.sleep(SILENCE_CHECK_EVERY)
+            for live in self.pillows.values():
+                payload = live.payload()
+                if payload is not None and payload.get("silent") != told.get(live.id):
+                    told[live.id] = payload.get("silent")
+                    push("state", payload)
+
+    def warnings(self, live=None, reachable=()):
+        """The warnings (``domain.warnings``) of every queue and pillow, or of ``live``'s queue
+        and ``live`` only. The figures come from each queue's one cache: only the queues named
+        in ``reachable`` (their link works) may ask storage for what it does not know yet, so
+        an unreachable queue never holds up ``/healthz``."""
+        now, found = datetime.now(UTC), []
+        for queue in [live] if live else self.queues:
+            pillows = [live] if live else [self.pillows[each] for each in queue.queue_state.stores]
+            limits, watcher = queue.thresholds, queue.watcher
+            poisoned = (watcher.stats.stats.poisoned_in(limits.poison_minutes, now)
+                        if limits.poison_minutes else None)
+            figures = watcher.queue_figures(ask=queue.storage.queue_name in reachable)
+            found += queue_warnings(
+                figures, poisoned, limits,
+                [(each.id, each.name, each.store.current.received_at, each.pillow.silent_after)
+                 for each in pillows], None if queue.shared_queue else queue.id, now)
+        return found
 
     def close(self):
         for pillow in reversed(self.queues):  # the first one's clients serve them all
@@ -178,10 +151,13 @@ class Dashboard:
 
     def health(self, detail=False):
         """``/healthz`` (and, with ``detail``, the console): the worst of the pillows' queue
-        health, and with several pillows each one's in ``pillows``."""
+        health, with several pillows each one's in ``pillows``, and ``warnings`` (which change
+        no status)."""
         by_queue = {pillow.storage.queue_name: self.queue_health(pillow.watcher, detail)
                     for pillow in self.queues}
-        health = dict(by_queue[self.default.storage.queue_name])
+        reachable = {name for name, each in by_queue.items() if each["queue_ok"]}
+        health = dict(by_queue[self.default.storage.queue_name],
+                      warnings=self.warnings(reachable=reachable))
         worst = max(by_queue.values(), key=lambda each: STATUS_RANK.get(each["status"], 2))
         if STATUS_RANK.get(worst["status"], 2) > STATUS_RANK.get(health["status"], 2):
             health.update(status=worst["status"], queue_ok=False, reason=worst["reason"])

@@ -194,8 +194,9 @@ class Fleet:
     def _report(self, watcher, queue):
         key = self.report_key(queue)
         while not self._stopping.is_set():
-            if watcher.role == "active":
-                report = json.dumps({**watcher.link.status(detail=True), "process": self.process})
+            if watcher.role == "active":  # (its queue's figures too: web workers ask no storage)
+                report = json.dumps({**watcher.link.status(detail=True), "process": self.process,
+                                     "figures": watcher.queue_figures(ask=False)})
                 self._call(lambda client, report=report: client.set(key, report, ex=TTL))
             self._stopping.wait(BEAT)
 

@@ -1,25 +1,20 @@
-"""Metrics read at scrape time from one dashboard: its queues' link, lease, depth and poison count,
-its pillows' states, its screens and its build; and the exposition of a scrape.
+"""Metrics read at scrape time from one dashboard: its queues' link, lease, depth, oldest message
+age and poison count, its pillows' states, its screens and its build; and the exposition of a
+scrape.
 
-Queue depth and poison count each cost a storage request, so a scrape asks for at most one of
-them per queue, and only once ``COUNT_EVERY`` seconds have passed since that queue's last request:
-the two take turns, each is then at most ``2 × COUNT_EVERY`` old, and a queue costs at most one
-request per ``COUNT_EVERY`` whatever the scrape rate (several processes each make their own).
+The queue's figures are its watcher's (``queue_figures()``, see ``watch.sampler``): one cache per
+queue, shared with the console and the warnings. The active watcher knows them from its own
+receives; any other process asks storage for one of them at most every 15 s, whatever the
+scrape rate.
 """
 
 from importlib.metadata import PackageNotFoundError, version
-from time import monotonic
 
-import gevent
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.exposition import choose_encoder
 
 from .metrics import REGISTRY
-
-COUNT_EVERY = 15.0  # seconds between two storage requests for one queue's figures
-COUNT_TIMEOUT = 2.0  # a scrape waits this long for storage at most; then the figure is unknown
-FIGURES = ("depth", "poison_count")  # Storage methods, asked in turn
 
 
 def package_version():
@@ -29,37 +24,12 @@ def package_version():
         return "unknown"
 
 
-class QueueFigures:
-    """One queue's depth and poison count, each refreshed in turn at most every COUNT_EVERY s."""
-
-    def __init__(self, storage):
-        self.storage = storage
-        self.values = dict.fromkeys(FIGURES)  # None: not known (yet, or the last ask failed)
-        self._asked = None  # monotonic time of the last request
-        self._next = 0  # index in FIGURES of the figure to ask next
-
-    def current(self):
-        """``{figure: value or None}``, after asking storage for one figure if it is time."""
-        now = monotonic()
-        if self._asked is None or now - self._asked >= COUNT_EVERY:
-            self._asked = now  # first: a scrape arriving while this one waits asks nothing
-            figure = FIGURES[self._next]
-            self._next = (self._next + 1) % len(FIGURES)
-            value = None
-            with gevent.Timeout(COUNT_TIMEOUT, False):  # False: give up silently
-                value = getattr(self.storage, figure)()  # None while the queue cannot say
-            self.values[figure] = value
-        return dict(self.values)
-
-
 class DashboardCollector:
     """A prometheus_client collector of one dashboard's live values."""
 
     def __init__(self, dashboard, build_id):
         self.dashboard = dashboard
         self.build = {"build_id": build_id, "version": package_version(), "role": dashboard.role}
-        self.figures = {live.storage.queue_name: QueueFigures(live.storage)
-                        for live in dashboard.queues}
 
     def collect(self):
         dashboard = self.dashboard
@@ -72,9 +42,12 @@ class DashboardCollector:
         lease = GaugeMetricFamily("pillow_lease_held", "1 while this process holds the queue's "
                                   "lease: it is the queue's one consumer.", labels=["queue"])
         depth = GaugeMetricFamily("pillow_queue_depth", "Messages waiting in the queue "
-                                  "(approximate; refreshed every 30 s at most).", labels=["queue"])
+                                  "(approximate; at most 45 s old).", labels=["queue"])
+        oldest = GaugeMetricFamily("pillow_queue_oldest_message_age_seconds", "Age of the oldest "
+                                   "message waiting in the queue, 0 when none waits (at most "
+                                   "45 s old).", labels=["queue"])
         poison = GaugeMetricFamily("pillow_poison_messages", "Messages in the poison queue "
-                                   "(approximate; refreshed every 30 s at most).", labels=["queue"])
+                                   "(approximate; at most 60 s old).", labels=["queue"])
         for live in dashboard.queues:
             queue, watcher = live.storage.queue_name, live.watcher
             if dashboard.role == "web":
@@ -82,12 +55,14 @@ class DashboardCollector:
             else:
                 link.add_metric([queue], float(watcher.link.healthy()))
                 lease.add_metric([queue], float(watcher.role == "active"))
-            figures = self.figures[queue].current()
+            figures = watcher.queue_figures()
             if figures["depth"] is not None:
                 depth.add_metric([queue], figures["depth"])
+            if figures["oldest_age"] is not None or figures["depth"] == 0:
+                oldest.add_metric([queue], figures["oldest_age"] or 0.0)
             if figures["poison_count"] is not None:
                 poison.add_metric([queue], figures["poison_count"])
-        yield from (link, lease, depth, poison)
+        yield from (link, lease, depth, oldest, poison)
         state = InfoMetricFamily("pillow_state", "Each pillow's current state (once its queue's "
                                  "snapshot is read).", labels=["queue", "pillow"])
         for live in dashboard.pillows.values():

@@ -62,3 +62,39 @@ def test_readme_documents_every_setting():
     readme = (config.ROOT / "README.md").read_text()
     for name in config.SETTINGS:
         assert f"`PILLOW_{name}`" in readme, name
+
+
+def test_warning_settings_default_and_come_from_the_environment():
+    values = config.load(environ={})
+    assert (values["WARN_WAITING_AGE"], values["WARN_POISON_MINUTES"]) == (120, 15)
+    assert (values["SILENT_AFTER"], values["SILENT_SHOWS_NOTCONNECTED"]) == (0, False)
+    values = config.load(environ={"PILLOW_WARN_WAITING_AGE": "0", "PILLOW_SILENT_AFTER": "900",
+                                  "PILLOW_SILENT_SHOWS_NOTCONNECTED": "yes",
+                                  "PILLOW_WARN_POISON_MINUTES": "1440"})
+    assert (values["WARN_WAITING_AGE"], values["SILENT_AFTER"]) == (0, 900)
+    assert values["SILENT_SHOWS_NOTCONNECTED"] is True and values["WARN_POISON_MINUTES"] == 1440
+
+
+@pytest.mark.parametrize("environ, message", [
+    ({"PILLOW_WARN_WAITING_AGE": "2 min"}, "WARN_WAITING_AGE must be an int, not '2 min'"),
+    ({"PILLOW_WARN_WAITING_AGE": "-1"}, "WARN_WAITING_AGE must be between 0 (off) and 604800"),
+    ({"PILLOW_WARN_POISON_MINUTES": "1441"}, "WARN_POISON_MINUTES must be between 0 (off) and"
+                                             " 1440"),
+    ({"PILLOW_SILENT_AFTER": "1.5"}, "SILENT_AFTER must be an int"),
+    ({"PILLOW_SILENT_AFTER": "604801"}, "SILENT_AFTER must be between 0 (off) and 604800"),
+    ({"PILLOW_SILENT_SHOWS_NOTCONNECTED": "sometimes"},
+     "SILENT_SHOWS_NOTCONNECTED must be true or false"),
+])
+def test_bad_warning_settings_name_the_setting(environ, message):
+    with pytest.raises(ConfigError) as caught:
+        config.load(environ=environ)
+    assert message in str(caught.value)
+
+
+def test_queue_command_variables_are_not_settings_but_the_queue_settings_still_are():
+    values = config.load(environ={"PILLOW_QUEUE_JSON": "1", "PILLOW_QUEUE_PILLOW": "hall",
+                                  "PILLOW_QUEUE": "from-env"})
+    assert values["QUEUE"] == "from-env"
+    values = config.load(environ={"PILLOW_QUEUE_ENDPOINT": "https://q.example.com",
+                                  "PILLOW_BLOB_ENDPOINT": "https://b.example.com"})
+    assert values["QUEUE_ENDPOINT"] == "https://q.example.com"  # a setting, not skipped

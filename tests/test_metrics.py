@@ -4,6 +4,7 @@ the queue figures cost (Azurite's own request log counts the storage requests)."
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from azure.core.exceptions import AzureError
@@ -19,6 +20,7 @@ from pillow_web.metrics import POISON_CLASSES, REGISTRY, poison_class
 from pillow_web.storage.account import Storage
 from pillow_web.storage.azurite import Azurite
 from pillow_web.storage.lease import Lease
+from pillow_web.watch import sampler
 from pillow_web.watch.consumer import Consumer
 from pillow_web.watch.link import Link
 from pillow_web.watch.process import health_app, watcher_dashboard
@@ -245,16 +247,19 @@ def logged_azurite(tmp_path):
 
 
 def figure_requests(log, queue, sentinel):
-    """Queue-property requests (what a depth or poison count costs) on ``queue`` and its poison
-    queue, once the ``sentinel`` queue's creation shows the log has caught up."""
+    """The figures' requests on ``queue`` and its poison queue, as ``(time, what)``: "depth" or
+    "poison" (a count: queue properties) or "peek" (the oldest message), once the ``sentinel``
+    queue's creation shows the log has caught up."""
     def logged():
         found = requests_in(log)
         return any(path.endswith(f"/{sentinel}") for _, _, _, path, _ in found) and found
 
+    names = {queue: "depth", f"{queue}-poison": "poison", f"{queue}/messages": "peek"}
     found = wait_for(logged, message="Azurite's log to catch up")
-    return [path for _, service, method, path, query in found if service == "queue"
-            and method == "GET" and "comp=metadata" in query
-            and path.rstrip("/").rsplit("/", 1)[-1] in (queue, f"{queue}-poison")]
+    return [(at, names[path.strip("/").split("/", 1)[1]]) for at, service, method, path, query
+            in found if service == "queue" and method == "GET"
+            and ("comp=metadata" in query or "peekonly=true" in query.lower())
+            and path.strip("/").split("/", 1)[1] in names]
 
 
 def test_queue_figures_cost_one_request_per_queue_per_15_s(logged_azurite, settings,
@@ -269,22 +274,25 @@ def test_queue_figures_cost_one_request_per_queue_per_15_s(logged_azurite, setti
         for _ in range(20):
             found = scrape(client)
         assert value(found, "pillow_queue_depth", queue=queue) == 0
-        assert value(found, "pillow_poison_messages", queue=queue) is None  # its turn is next
         sentinel = f"s-{uuid.uuid4().hex[:8]}"
         storage.on_queue(sentinel).queue.create_queue()
-        assert len(figure_requests(log, queue, sentinel)) == 1
+        # The first look asks each figure once; the 19 scrapes after it, nothing.
+        assert value(found, "pillow_poison_messages", queue=queue) == 0
+        first_look = figure_requests(log, queue, sentinel)
+        assert [what for _, what in first_look] == ["peek", "depth", "poison"], first_look
 
-        # Its turn: the poison count, then the depth again; never both at once.
-        monkeypatch.setattr(live_metrics, "COUNT_EVERY", 0.3)
+        # Then one figure per ASK_EVERY, in turn; never two at once.
+        monkeypatch.setattr(sampler, "ASK_EVERY", 0.3)
         storage.send(compose("HUGGING"))
-        wait_for(lambda: value(scrape(client), "pillow_poison_messages", queue=queue) == 0,
-                 message="the poison count")
         wait_for(lambda: value(scrape(client), "pillow_queue_depth", queue=queue) == 1,
                  message="the depth again")
         sentinel = f"s-{uuid.uuid4().hex[:8]}"
         storage.on_queue(sentinel).queue.create_queue()
-        requests = figure_requests(log, queue, sentinel)
-        assert len(requests) == 3 and requests[1].endswith("-poison"), requests
+        requests = figure_requests(log, queue, sentinel)[3:]
+        turns = [what for _, what in requests]
+        assert turns == (["peek", "depth", "poison"] * 3)[:len(turns)], requests
+        gaps = [later - earlier for (earlier, _), (later, _) in pairwise(requests)]
+        assert min(gaps) >= 0.25, requests  # ASK_EVERY (0.3 s) apart, at Azurite's ms clock
     finally:
         storage.close()
         app.extensions["pillow"].storage.close()

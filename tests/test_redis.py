@@ -63,13 +63,17 @@ def test_without_a_message_queue_everything_stays_in_the_process(settings):
 
 
 class FakeWatcher:
-    """What the fleet uses of a watcher: its role, its link's status and ``wake()``."""
+    """What the fleet uses of a watcher: its role, its link's status, its queue's figures and
+    ``wake()``."""
 
     def __init__(self, role="active"):
         self.role = role
         self.woken = Event()
         self.link = SimpleNamespace(status=lambda detail=False: {
             "status": "ok", "queue_ok": True, "reason": None, "last_error": None})
+
+    def queue_figures(self, ask=True):
+        return {"depth": 0, "oldest_age": None, "poison_count": 0, "as_of": None}
 
     def wake(self):
         self.woken.set()

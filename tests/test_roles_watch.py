@@ -38,8 +38,9 @@ def test_watch_consumes_the_queue_and_serves_only_its_health(azurite, storage, i
     health = watcher.get("/healthz")
     assert health.status_code == 200 and health.headers["Content-Type"] == "application/json"
     assert set(health.json()) == {"status", "queue_ok", "since", "last_poll", "last_ok",
-                                  "reason", "role"}
+                                  "reason", "role", "warnings"}
     assert health.json()["status"] == "ok" and health.json()["role"] == "active"
+    assert health.json()["warnings"] == []
     live = watcher.get("/livez")
     assert (live.status_code, live.json()) == (200, {"status": "alive"})
     assert watcher.get("/").status_code == 404 and watcher.get("/api/state").status_code == 404

@@ -99,8 +99,10 @@ def run(bin_dir, args, cwd, **env):
 
 def test_the_build_is_clean(built):
     *_, output = built
+    # (Not the lines that only name a file copied or added: the package has a warnings module.)
     warnings = [line for line in output.splitlines()
-                if re.search(r"warning|deprecat", line, re.I)]
+                if re.search(r"warning|deprecat", line, re.I)
+                and not re.match(r"\s*(copying|adding|creating) ", line)]
     assert warnings == []
 
 

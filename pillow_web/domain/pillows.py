@@ -7,10 +7,12 @@ pillow keeps the snapshot format it always had.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from .catalog import Catalog
 from .messages import Rejected
-from .state import SNAPSHOT_VERSION, BadSnapshot, StateStore
+from .state import SNAPSHOT_VERSION, BadSnapshot, StateStore, isotime
+from .warnings import SILENT_STATE, silent_since
 
 DEFAULT_ID = "default"  # the pillow of a dashboard that configures none
 
@@ -21,6 +23,8 @@ class Pillow:
     name: str
     queue: str
     catalog: Catalog
+    silent_after: int = 0  # seconds without a message after which it counts as silent; 0: never
+    silent_shows_notconnected: bool = False  # its screens then show SILENT_STATE
 
 
 class QueueState:
@@ -60,9 +64,27 @@ class QueueState:
         for store in self.stores.values():
             store.dirty = value
 
-    def payload(self, pillow):
-        """The ``state`` event of ``pillow``: its store's, and which pillow it is."""
-        return {**self.stores[pillow].payload(), "pillow": pillow}
+    def payload(self, pillow, now=None):
+        """The ``state`` event of ``pillow``: its store's, which pillow it is, and while its
+        screens are to show that it is silent, ``silent`` (see ``silence``)."""
+        payload = {**self.stores[pillow].payload(), "pillow": pillow}
+        silence = self.silence(pillow, now)
+        return {**payload, "silent": silence} if silence else payload
+
+    def silence(self, pillow, now=None):
+        """``{"since": its last message's time, "after": seconds, "image", "color"}`` (the
+        catalog's SILENT_STATE) while ``pillow`` is silent and its screens are to say so; None
+        otherwise, also when its catalog has no SILENT_STATE (then it is only a warning)."""
+        spec = self.pillows[pillow]
+        if not spec.silent_shows_notconnected or SILENT_STATE not in spec.catalog:
+            return None
+        since = silent_since(self.stores[pillow].current.received_at, spec.silent_after,
+                             now or datetime.now(UTC))
+        if since is None:
+            return None
+        state = spec.catalog[SILENT_STATE]
+        return {"since": isotime(since), "after": spec.silent_after,
+                "image": f"/static/img/{state.image}", "color": state.color}
 
     def saved(self):
         return {pillow: store.saved() for pillow, store in self.stores.items()}

@@ -87,19 +87,29 @@ class StateStore:
         self.applied_ids = deque(maxlen=REMEMBERED_IDS)
         self.dirty = False
 
-    def apply(self, message, message_id, stamp, now=None):
-        """Make ``message`` current unless it is older than what is shown; True if it was.
+    def outcome(self, message_id, stamp):
+        """What ``apply`` does with message ``message_id`` happened at ``stamp``, changing
+        nothing: "redelivered" (its id was applied already: its delete was lost), "older" (than
+        the current state: consumed, not shown) or "applies".
 
-        ``stamp`` says when it happened (``ordering.Stamp``). Older means older at the precision
-        both times have: one that cannot be told apart from the current state's wins, as the
-        later received.
+        Older means older at the precision both times have: one that cannot be told apart from
+        the current state's wins, as the later received.
         """
         if message_id in self.applied_ids:
-            return False  # a redelivery of something already applied (its delete was lost)
+            return "redelivered"
+        current = self.current.stamp()
+        return "older" if current is not None and stamp.older_than(current) else "applies"
+
+    def apply(self, message, message_id, stamp, now=None):
+        """Make ``message`` current unless ``outcome`` says it is a redelivery or older than
+        what is shown; True if it was. ``stamp`` says when it happened (``ordering.Stamp``).
+        """
+        outcome = self.outcome(message_id, stamp)
+        if outcome == "redelivered":
+            return False
         self.applied_ids.append(message_id)
         self.dirty = True
-        current = self.current.stamp()
-        if current is not None and stamp.older_than(current):
+        if outcome == "older":
             log.info("skipped %s from %s: older than the current state", message.state,
                      isotime(stamp.at, "microseconds"))
             return False

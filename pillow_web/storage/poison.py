@@ -4,57 +4,34 @@ Each operation first claims the entries (receives them, hidden for ``HIDE`` s) b
 received message can be deleted; whatever it did not consume is made visible again at once. A
 requeue deletes an entry only after its original is back on the main queue, so a failure in
 between leaves at worst a duplicate, never a loss. Requeueing or purging them all goes batch by
-batch (see ``PoisonQueue.drain``), however many there are.
+batch (see ``PoisonQueue.drain``), however many there are. Only ``peek`` looks without claiming,
+for a page that asks every few seconds. Web views call it all inside ``as_unavailable``.
 """
 
-import json
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass
 from time import monotonic
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 
-from .account import BATCH
+from .account import BATCH, StorageUnavailable, describe
+from .poison_entry import Entry, entry_of, oldest_first, visible
+
+__all__ = ["HIDE", "Entry", "PoisonQueue", "as_unavailable", "visible"]
 
 log = logging.getLogger(__name__)
 
 HIDE = 60  # seconds a claimed entry stays hidden should this process die before releasing it
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One poisoned message; ``content`` is the start of the original when ``blob`` holds it."""
-
-    id: str
-    poisoned_at: str
-    reason: str
-    content: str
-    blob: str | None
-    original_id: str | None  # the id the message had on the main queue
-    message: object  # the received poison-queue message (its pop receipt deletes it)
-
-
-def visible(text, limit=80):
-    """``text`` on one line, control and other invisible characters escaped, cut at ``limit``."""
-    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                    for c in text[:limit])
-    return shown + ("…" if len(text) > limit else "")
-
-
-def _entry(message):
-    """Read a poison record; anything else found in the queue is shown and requeued as it is."""
+@contextmanager
+def as_unavailable():
+    """A storage error inside comes out as StorageUnavailable (one redacted line), for callers
+    that must not know the SDK's exceptions: the web views."""
     try:
-        record = json.loads(message.content)
-    except ValueError:
-        record = None
-    if not isinstance(record, dict) or not isinstance(record.get("content"), str):
-        record = {"reason": "not a poison record", "content": message.content}
-    blob, original_id = record.get("content_blob"), record.get("message_id")
-    return Entry(message.id, str(record.get("poisoned_at") or message.inserted_on or ""),
-                 str(record.get("reason", "")), record["content"],
-                 blob if isinstance(blob, str) else None,
-                 original_id if isinstance(original_id, str) else None, message)
+        yield
+    except AzureError as exc:
+        raise StorageUnavailable(describe(exc)) from None
 
 
 class PoisonQueue:
@@ -65,13 +42,23 @@ class PoisonQueue:
     def count(self):
         return self.queue.get_queue_properties().approximate_message_count
 
+    def peek(self, limit=BATCH):
+        """Up to ``limit`` (at most 32) entries, oldest first, without claiming them: none is
+        hidden and no delivery is counted. They cannot be deleted (no pop receipt)."""
+        peeked = self.queue.peek_messages(max_messages=min(limit, BATCH))
+        return sorted((entry_of(message) for message in peeked), key=oldest_first)
+
     @contextmanager
-    def claimed(self, limit=None):
-        """Yield up to ``limit`` entries (all if None) and a set to add the ids consumed to."""
+    def claimed(self, limit=None, wanted=()):
+        """Yield up to ``limit`` entries (all if None) and a set to add the ids consumed to.
+
+        With ``wanted`` (entry or original ids) it stops receiving after the batch that brought
+        the last of them: the rest of the queue is not claimed for nothing.
+        """
         received = self.queue.receive_messages(
             messages_per_page=min(BATCH, limit or BATCH), max_messages=limit,
             visibility_timeout=HIDE)
-        with self._held(received) as held:
+        with self._held(received.by_page(), wanted) as held:
             yield held
 
     @contextmanager
@@ -79,16 +66,20 @@ class PoisonQueue:
         """As ``claimed``, in one receive of at most ``size`` (≤ 32) entries."""
         pages = self.queue.receive_messages(messages_per_page=size,
                                             visibility_timeout=HIDE).by_page()
-        with self._held(next(pages, [])) as held:
+        with self._held([next(pages, [])]) as held:
             yield held
 
     @contextmanager
-    def _held(self, received):
-        entries = {}
-        for message in received:
-            came_back = message.id in entries  # its hold ran out: every entry was seen already
-            entries[message.id] = _entry(message)  # the newest pop receipt is the valid one
-            if came_back:
+    def _held(self, pages, wanted=()):
+        entries, missing = {}, set(wanted)
+        for page in pages:  # a page's messages are all claimed: each is kept, to be released
+            came_back = False
+            for message in page:
+                # Its hold ran out: every entry was seen already.
+                came_back = came_back or message.id in entries
+                entry = entries[message.id] = entry_of(message)  # the newest pop receipt is valid
+                missing -= {entry.id, entry.original_id}
+            if came_back or (wanted and not missing):
                 break
         consumed = set()
         try:
@@ -104,11 +95,11 @@ class PoisonQueue:
     def entries(self, limit=None):
         """Up to ``limit`` entries, oldest first (the queue itself only roughly keeps order)."""
         with self.claimed(limit) as (entries, _):
-            return sorted(entries, key=lambda entry: (entry.message.inserted_on, entry.poisoned_at))
+            return sorted(entries, key=oldest_first)
 
     def find(self, entry_id):
         """The entry whose id, or whose original message's id, is ``entry_id``; None if none."""
-        with self.claimed() as (entries, _):
+        with self.claimed(wanted={entry_id}) as (entries, _):
             return next((entry for entry in entries if entry_id in (entry.id, entry.original_id)),
                         None)
 
@@ -124,11 +115,19 @@ class PoisonQueue:
 
         ``ids`` may hold poison entries' ids or the original messages' ids.
         """
+        return self._each_of(ids, self._requeue_one)
+
+    def delete(self, ids):
+        """Delete the entries ``ids`` (as for ``requeue``) and their kept content; return the
+        ids deleted."""
+        return self._each_of(ids, self._delete)
+
+    def _each_of(self, ids, act):
         done = []
-        with self.claimed() as (entries, consumed):
+        with self.claimed(wanted=ids) as (entries, consumed):
             for entry in entries:
                 if entry.id in ids or entry.original_id in ids:
-                    self._requeue_one(entry)
+                    act(entry)
                     consumed.add(entry.id)
                     done.append(entry.id)
         return done

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 import gevent
 from azure.core.exceptions import AzureError, HttpResponseError, ServiceResponseTimeoutError
 
-from ..domain.messages import Rejected, parse
+from ..domain.forecast import admit
+from ..domain.messages import Rejected
 from ..metrics import (
     DELETE_ERRORS,
     POISONED,
@@ -40,13 +41,15 @@ class LeaseLost(Exception):
 
 
 class Consumer:
-    """Receives and handles batches for the watcher; ``lease`` is set for each run of it."""
+    """Receives and handles batches for the watcher; ``lease`` is set for each run of it.
+    ``sampler`` (a ``sampler.QueueSampler``, if given) learns what each receive tells."""
 
-    def __init__(self, storage, store, settings, link, publish):
+    def __init__(self, storage, store, settings, link, publish, sampler=None):
         self.storage = storage
         self.store = store
         self.link = link
         self.publish = publish  # push the state if what screens show changed
+        self.sampler = sampler
         self.poll_min = settings["POLL_MIN"]
         self.poll_max = settings["POLL_MAX"]
         self.visibility_timeout = settings["VISIBILITY_TIMEOUT"]
@@ -84,6 +87,8 @@ class Consumer:
         """Receive and handle one batch; return how many messages it held."""
         self._check("before a receive")
         batch = self._receive()
+        if self.sampler is not None:
+            self.sampler.received(batch)
         self._join_deletes()
         self.link.polled()
         if batch:
@@ -119,12 +124,9 @@ class Consumer:
         now = datetime.now(UTC)
         usable = []
         for message in batch:
-            if message.dequeue_count > self.max_dequeue:
-                reason = f"delivered {message.dequeue_count} times without being applied"
-                self._poison(message, reason)
-                continue
-            try:
-                parsed = parse(message.content, self.store.states_for)
+            try:  # the rule `pillow-web queue peek` and the console forecast with
+                parsed = admit(message.content, message.dequeue_count, self.store.states_for,
+                               self.max_dequeue)
             except Rejected as exc:
                 self._poison(message, str(exc))
                 continue
@@ -145,6 +147,8 @@ class Consumer:
             outcomes.append((parsed.pillow or self.store.first, outcome, stamp.at))
         self._commit()
         count_handled(self.queue, outcomes)  # (not before: a refused save counts nothing)
+        if self.sampler is not None:
+            self.sampler.handled(outcomes)
         done = [message for message, _ in usable]
         if len(batch) >= BATCH:
             # A backlog: delete this batch (its snapshot is saved) while the next one is received.
@@ -159,6 +163,8 @@ class Consumer:
     def _poison(self, message, reason):
         self.storage.to_poison(message, reason)
         POISONED.labels(self.queue, poison_class(reason)).inc()
+        if self.sampler is not None:
+            self.sampler.poisoned()
 
     def _commit(self):
         """Save the snapshot under the lease, then push: screens never see an unsaved state."""

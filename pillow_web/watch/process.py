@@ -14,9 +14,10 @@ from gevent.event import Event
 from gevent.pywsgi import LoggingLogAdapter
 
 from .. import config
-from ..dashboard import Dashboard, queues_of, watch_pillows
+from ..dashboard import Dashboard
 from ..fleet import Fleet
 from ..live_metrics import exposition, scrape_registry
+from ..live_pillows import queues_of, watch_pillows
 from ..metrics import counted_push
 from .watcher import Watcher
 

@@ -15,10 +15,11 @@ from gevent.event import Event
 
 from ..storage.account import describe
 from ..storage.lease import Lease
-from ..storage.timeline import TimelineKeeper
 from .consumer import Consumer, LeaseLost
+from .day_keeping import DayKeeping, within
 from .follower import SnapshotFollower
 from .link import Link
+from .sampler import QueueSampler, SampledFigures
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ LEASE_RETRY = 1.0  # seconds between a standby's tries: it takes over this soon 
 DELETES_GRACE = 5.0  # seconds a holder that lost the lease waits for deletes of a saved batch
 
 
-class Watcher:
+class Watcher(SampledFigures):
     """Watches one queue for the pillows it serves: ``store`` is their ``QueueState``.
 
     ``emit(event, data)`` pushes to screens while this process consumes the queue; standing by,
@@ -40,9 +41,11 @@ class Watcher:
         self._emits = emit, standby_emit or emit
         self.poll_max = settings["POLL_MAX"]
         self.link = Link(self.poll_max, storage.queue_name, self._emit_status)
-        self.consumer = Consumer(storage, store, settings, self.link, self._publish)
+        self.days = DayKeeping(storage, store.stores, lambda: self.role == "active")
+        self.timeline, self.stats = self.days.timeline, self.days.stats
+        self.sampler = QueueSampler(storage, self.stats.stats, lambda: self.role == "active")
+        self.consumer = Consumer(storage, store, settings, self.link, self._publish, self.sampler)
         self.follower = SnapshotFollower(storage, store, self._publish)
-        self.timeline = TimelineKeeper(storage, store.stores, lambda: self.role == "active")
         self._shown = {}  # by pillow, what its screens got; push only on a change
         # Set once the snapshot is read: until then nothing may show the store's state as real.
         self.loaded = Event()
@@ -69,7 +72,7 @@ class Watcher:
             self.link.logged_role = None
             self._greenlet = gevent.spawn(self._supervise)
             self.link.start_monitor(self._stopping)
-            self.timeline.start(self._stopping)
+            self.days.start(self._stopping)
         return self._greenlet
 
     def stop(self, timeout=5.0):
@@ -86,32 +89,17 @@ class Watcher:
         held = self.lease is not None and self.lease.held()
         if self.store.dirty and held:
             # Whatever the save misses is not lost: those messages were not deleted either.
-            self._within(deadline, "save the snapshot", self.consumer.save)
-        self.timeline.stop()
+            within(deadline, "save the snapshot", self.consumer.save)
+        self.days.stop()
         if held:
-            self._within(deadline, "save the timeline", self.timeline.save)
+            self.days.save_on_stop(deadline)
         if self._keeper is not None:
             self._keeping.set()
             self._keeper.kill(block=False)  # it may be in a hung renewal
             self._keeper = None
             if held:
-                self._within(deadline, "release the lease", self.lease.release)
+                within(deadline, "release the lease", self.lease.release)
         self.link.role = "standby"
-
-    def _within(self, deadline, what, call):
-        """Run ``call`` with what is left of a stop's time (at least 0.2 s). A gevent.Timeout
-        of its own: an AzureError raised inside the SDK would be retried."""
-        left = max(0.2, deadline - monotonic())
-        timer = gevent.Timeout(left)
-        try:
-            with timer:
-                call()
-        except gevent.Timeout as exc:
-            if exc is not timer:
-                raise
-            log.error("could not %s on stop: no answer within %.1f s", what, left)
-        except AzureError as exc:
-            log.error("could not %s on stop: %s", what, describe(exc))
 
     def wake(self):
         """Poll now instead of after the current back-off (a post just arrived)."""
@@ -195,7 +183,7 @@ class Watcher:
                 continue
             self.consumer.remember()
             self._mark_loaded()
-            self.timeline.load()  # the day so far, as the last holder saved it
+            self.days.load()  # the day so far, as the last holder saved it
             return True
         return False
 

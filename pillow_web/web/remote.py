@@ -6,7 +6,8 @@ and catches up. The watcher pushes each change through Redis, usually long befor
 reads it; the follower pushes a change to its own screens (its room, not through Redis) only if
 Redis did not bring that state, or a newer one, already (while Redis is away, or a push was
 lost). The watcher's status comes from Redis (``Fleet``): the report the active watcher writes
-every beat.
+every beat, with its queue's figures (``queue_figures``), which the worker asks storage for only
+while no fresh report has them.
 """
 
 import logging
@@ -18,9 +19,10 @@ from gevent.event import Event
 
 from ..domain.state import isotime
 from ..fleet import MESSAGE_QUEUE_DOWN
-from ..storage.timeline import TimelineKeeper
+from ..watch.day_keeping import DayKeeping
 from ..watch.follower import SnapshotFollower
 from ..watch.link import public_reason
+from ..watch.sampler import QueueSampler, SampledFigures
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +41,10 @@ def brought(payload, delivered):
         return False
 
 
-class RemoteWatcher:
-    """``loaded``, ``status()`` (for screens) and ``health()`` (for /healthz and the console),
-    like the all-in-one's watcher; ``start()`` and ``stop()`` its greenlets."""
+class RemoteWatcher(SampledFigures):
+    """``loaded``, ``status()`` (for screens), ``health()`` (for /healthz and the console) and
+    ``queue_figures()``, like the all-in-one's watcher; ``start()`` and ``stop()`` its
+    greenlets."""
 
     def __init__(self, storage, store, settings, fleet, push_here):
         self.store = store  # the QueueState of the pillows on ``queue``
@@ -51,7 +54,9 @@ class RemoteWatcher:
         self.every = settings["POLL_MAX"]
         self.window = 3 * self.every + 2  # as the watcher's link: reads older than this are stale
         self.follower = SnapshotFollower(storage, store, self._changed)
-        self.timeline = TimelineKeeper(storage, store.stores)  # read only: the watcher writes it
+        self.days = DayKeeping(storage, store.stores)  # read only: the watcher writes them
+        self.timeline, self.stats = self.days.timeline, self.days.stats
+        self.sampler = QueueSampler(storage, self.stats.stats, lambda: False, self._figures)
         self.loaded = Event()  # set once the snapshot (or that there is none) was read
         self.snapshot_error = None  # the last read's redacted error line, None if it worked
         self._read_ok = None  # monotonic time of the last good read
@@ -66,12 +71,12 @@ class RemoteWatcher:
         if not self._greenlets:
             self._started = monotonic()
             self._greenlets = [gevent.spawn(self._follow), gevent.spawn(self._announce)]
-            self.timeline.start(self._stopping)
+            self.days.start(self._stopping)
         return self._greenlets[0]
 
     def stop(self, timeout=5.0):
         self._stopping.set()
-        self.timeline.stop()
+        self.days.stop()
         gevent.killall(self._greenlets, timeout=timeout)
 
     def wake(self):
@@ -122,6 +127,10 @@ class RemoteWatcher:
                 self._since = datetime.now(UTC)
             self._announced = shown
             self.push_here("status", {**self.status(), "pillows": list(self.store.stores)})
+
+    def _figures(self):
+        """The active watcher's queue figures, as its last report gave them (None: none)."""
+        return (self.fleet.watcher_reports.get(self.queue) or {}).get("figures")
 
     def _starting(self):
         return not self.loaded.is_set() and (self._started is None
