@@ -1,5 +1,5 @@
 """``make screenshots``: PNGs of the kiosk (three screens), the operator console, its last 24
-hours and the overview of several pillows for the README.
+hours, its queue view and the overview of several pillows for the README.
 
 Runs the real thing: a private in-memory Azurite, ``pillow-web serve``, a few states posted with
 the SDK, and Debian's headless Chromium. Run from the repository root as
@@ -11,14 +11,17 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from azure.storage.blob import BlobLeaseClient
 from playwright.sync_api import sync_playwright
 
 from pillow_web.config import ROOT
 from pillow_web.domain.catalog import Catalog
 from pillow_web.domain.messages import compose
+from pillow_web.domain.queue_stats import QueueStats
 from pillow_web.domain.timeline import Timelines
 from pillow_web.storage.account import Storage
 from pillow_web.storage.azurite import Azurite
+from pillow_web.storage.queue_stats import StatsBlob
 from pillow_web.storage.timeline import TimelineBlob
 
 from .browser import launch
@@ -103,6 +106,60 @@ def timeline(browser, site):
     context.close()
 
 
+def seed_queue_stats(storage, now):
+    """A day of queue stats, as an active watcher would have saved them: a few messages most
+    minutes, a skipped one now and then, two poisoned, and a backlog that waited for a while
+    about three hours ago (the pillow sent while the dashboard was stopped)."""
+    rng, stats = random.Random(14), QueueStats()
+    for minutes_ago in range(24 * 60 - 1, 0, -1):
+        at = now - timedelta(minutes=minutes_ago)
+        backlog = 170 <= minutes_ago < 200
+        if backlog:
+            stats.sample(40 - (200 - minutes_ago), (200 - minutes_ago) * 60.0, at)
+            continue
+        if minutes_ago == 169:
+            stats.count([("default", "applied", at)] * 12 + [("default", "skipped", at)] * 18,
+                        at)
+        elif rng.random() < 0.3:
+            stats.count([("default", "applied", at)] * rng.choice([1, 1, 1, 2, 3]), at)
+        if minutes_ago in (610, 95):
+            stats.poisoned(1, at)
+        stats.sample(0, None, at)
+    StatsBlob(storage).save(stats.to_dict())
+
+
+def queue_view(browser, connection_string, folder):
+    """docs/console-queue.png: the console's queue card on a laptop, with messages waiting (a
+    dashboard that stands by: this script holds the queue's lease) and a day of stats."""
+    site = Dashboard(connection_string, Path(folder) / "queue.log", OPERATOR_TOKEN=TOKEN,
+                     POLL_MAX=0.5)
+    storage = Storage(connection_string, site.queue, "pillow-web")
+    storage.ensure()
+    seed_queue_stats(storage, datetime.now(UTC))
+    storage.snapshot_blob.upload_blob(b"", overwrite=False)  # (a lease needs a blob)
+    lease = BlobLeaseClient(storage.snapshot_blob)
+    lease.acquire(lease_duration=-1)
+    try:
+        for content in [compose("HUGGING", "Good morning!"), "DANCING",
+                        compose("SPINNING", "Wheee! " * 30)]:
+            storage.send(content)
+        site.start()
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        page.goto(f"{site.url}/operator/")
+        page.fill("#token", TOKEN)
+        page.click("button[type=submit]")
+        page.wait_for_function("() => document.querySelectorAll('#waiting-list li').length === 3"
+                               " && document.querySelectorAll('#chart-messages rect').length")
+        page.locator("#waiting-list details summary").first.click()
+        page.locator(".queue-card").screenshot(path=DOCS / "console-queue.png")
+        context.close()
+    finally:
+        site.stop()
+        lease.release()
+        storage.close()
+
+
 # The overview's pillows: (id, name, state, text); each on a queue of its own.
 PILLOWS = [("hall", "Hallway", "HUGGING", "Someone is hugging me!"),
            ("den", "Den", "NEUTRAL", None), ("kids", "Kids' room", "SPINNING", "Wheee!"),
@@ -163,6 +220,7 @@ def main():
                 operator(browser, site, "operator-phone", (390, 844), device_scale_factor=2,
                          is_mobile=True, has_touch=True)
                 overview(browser, azurite.connection_string, tmp)
+                queue_view(browser, azurite.connection_string, tmp)
                 browser.close()
         finally:
             site.stop()

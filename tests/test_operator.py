@@ -65,7 +65,7 @@ def test_sign_in_shows_the_console_and_sign_out_ends_it(browser):
     assert 'value="HUGGING"' in console and "Reload all screens" in console
     data = browser.get("/operator/data.json").json
     assert set(data) == {"current", "history", "queue_depth", "poison_count", "watcher", "screens",
-                         "screen_list", "timeline"}
+                         "screen_list", "timeline", "oldest_age", "warnings"}
     assert data["queue_depth"] == 0 and data["poison_count"] == 0
     response = browser.post("/operator/signout", data={"csrf": csrf_of(browser.get("/operator/"))})
     assert response.status_code == 302 and not signed_in(browser)

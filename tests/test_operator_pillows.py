@@ -8,6 +8,7 @@ import pytest
 
 from pillow_web.app import create_app
 from pillow_web.config import ASSETS
+from pillow_web.watch import sampler
 
 from .test_operator import TOKEN, csrf_of, sign_in
 from .util import wait_for
@@ -88,11 +89,15 @@ def test_the_picker_lists_every_pillow_with_its_health_and_queue(pillows_app, br
     assert reload.status_code == 302 and reload.headers["Location"].endswith("?pillow=den")
 
 
-def test_data_is_per_pillow_and_counts_each_queue_once(pillows_app, browser):
+def test_data_is_per_pillow_and_counts_each_queue_once(pillows_app, browser, monkeypatch):
     dashboard = pillows_app.extensions["pillow"]
     shared = dashboard.pillows["den"].storage
     shared.send(json.dumps({"state": "NEUTRAL", "pillow": "attic"}))
     shared.send(json.dumps({"state": "NEUTRAL", "pillow": "attic"}))
+    monkeypatch.setattr(sampler, "ASK_EVERY", 0.0)  # every look asks each queue's next figure
+    wait_for(lambda: browser.get("/operator/data.json?pillow=attic").json["queue_depth"] == 2,
+             message="the shared queue's depth asked again")
+    monkeypatch.setattr(sampler, "ASK_EVERY", 15.0)
     asked = []  # (storage request, queue) of one data.json
 
     def counting(storage, name):
@@ -103,10 +108,11 @@ def test_data_is_per_pillow_and_counts_each_queue_once(pillows_app, browser):
         for name in ("depth", "poison_count"):
             setattr(live.storage, name, counting(live.storage, name))
     data = browser.get("/operator/data.json?pillow=attic").json
-    assert sorted(asked) == sorted((name, live.storage.queue_name) for live in dashboard.queues
-                                   for name in ("depth", "poison_count"))
+    # One figures cache per queue, each asked within ASK_EVERY: this look asks nothing.
+    assert asked == []
     assert set(data) == {"current", "history", "queue_depth", "poison_count", "watcher",
-                         "screens", "pillows", "screen_list", "timeline"}
+                         "screens", "pillows", "screen_list", "timeline", "oldest_age",
+                         "warnings"}
     assert data["queue_depth"] == 2 and data["poison_count"] == 0
     assert data["watcher"]["status"] == "starting" and "last_ok" in data["watcher"]
     assert [(each["id"], each["name"], each["queue_depth"], each["poison_count"])

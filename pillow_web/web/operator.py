@@ -25,7 +25,6 @@ from flask import (
     session,
     url_for,
 )
-from gevent.pool import Pool
 
 from ..fleet_screens import listed_screens
 from . import operations
@@ -37,8 +36,6 @@ from .views import kiosk_url, live_or_404
 log = logging.getLogger(__name__)
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
-
-COUNTING_AT_ONCE = 8  # queues counted side by side for the picker (two requests each)
 
 
 def signed_in():
@@ -166,18 +163,25 @@ def data():
 
 def console_data(dashboard, live=None):
     """``live``'s (None: the default pillow's) current state, recent history, the last 24 h as
-    spans, queue and poison depth, watcher health, and the screens (a count and a list); with
-    several pillows also ``pillows``, each one's health and queue figures for the picker."""
+    spans, its queue's figures (depth, oldest message's age, poison count), the warnings, watcher
+    health, and the screens (a count and a list); with several pillows also ``pillows``, each
+    one's health and queue figures for the picker.
+
+    The figures come from each queue's watcher, which keeps them for every caller: a poll of
+    the console costs no storage request of its own."""
     live = live or dashboard.default
     several = len(dashboard.pillows) > 1
-    counts = queue_counts(dashboard.queues if several else [live])
-    depth, poison = counts[live.storage.queue_name]
+    figures = {each.storage.queue_name: each.watcher.queue_figures()
+               for each in (dashboard.queues if several else [live])}
+    shown = figures[live.storage.queue_name]
     data = {
         "current": live.store.payload(),
         "history": [{**entry, "text": entry["text"] or live.catalog[entry["state"]].text}
                     for entry in live.store.history_payload()],
-        "queue_depth": depth,
-        "poison_count": poison,
+        "queue_depth": shown["depth"],
+        "oldest_age": shown["oldest_age"],
+        "poison_count": shown["poison_count"],
+        "warnings": dashboard.warnings(live),
         "watcher": dashboard.health(detail=True),  # with the redacted error line
         "screens": dashboard.screen_count(),  # of every web worker, of every pillow
         "screen_list": listed_screens(dashboard, current_app.config["BUILD_ID"]),
@@ -188,18 +192,10 @@ def console_data(dashboard, live=None):
         data["watcher"] = dashboard.queue_health(live.watcher, detail=True)
         data["pillows"] = [
             {"id": each.id, "name": each.name, "status": health[each.id]["status"],
-             "queue_depth": counts[each.storage.queue_name][0],
-             "poison_count": counts[each.storage.queue_name][1]}
+             "queue_depth": figures[each.storage.queue_name]["depth"],
+             "poison_count": figures[each.storage.queue_name]["poison_count"]}
             for each in dashboard.pillows.values()]
     return data
-
-
-def queue_counts(queues):
-    """``{queue name: (depth, poison count)}`` of ``queues`` (a pillow of each), asked side by
-    side: each figure is one storage request (None while the queue cannot say)."""
-    counted = Pool(COUNTING_AT_ONCE).map(
-        lambda live: (live.storage.depth(), live.storage.poison_count()), queues)
-    return {live.storage.queue_name: figures for live, figures in zip(queues, counted, strict=True)}
 
 
 @bp.after_request

@@ -24,7 +24,7 @@
   var current = JSON.parse(root.dataset.state) || {};
   var queueStatus = JSON.parse(root.dataset.status);
   // The picture shown (image) and the latest swap (swapToken), for shared.swapPicture.
-  var stage = { image: current.image, swapToken: 0 };
+  var stage = { image: look(current).image, swapToken: 0 };
   // Which pillow this screen shows (an older page names none: the server's default pillow).
   var pillowId = root.dataset.pillow || null;
 
@@ -88,14 +88,30 @@
     }
   }
 
+  // What a state looks like: its picture, text and accent; or, while the server says the pillow
+  // is silent (`silent`: it sent nothing for a while), the catalog's NOTCONNECTED picture with
+  // when it last did. The next state without `silent` shows the pillow's own again.
+  function look(state) {
+    var silent = state.silent;
+    if (silent && typeof silent === "object" && shared.safeImage(silent.image) &&
+        isFinite(Date.parse(silent.since))) {
+      return { image: silent.image, color: silent.color, silent: true,
+               text: "No word from the pillow since " + shared.clock(silent.since) };
+    }
+    return { image: state.image, color: state.color, silent: false,
+             text: String(state.text || "") };
+  }
+
   function showState(state) {
     if (!state || typeof state.state !== "string") return;
-    var changed = state.state !== current.state || state.text !== current.text;
+    var shown = look(state);
+    var changed = state.state !== current.state || state.text !== current.text ||
+                  shown.silent !== look(current).silent;
     current = state;
-    swapPicture(state.image);
-    textEl.textContent = String(state.text || "");
-    shared.setAccent(root, state.color);
-    if (changed) announceEl.textContent = String(state.text || state.state);
+    swapPicture(shown.image);
+    textEl.textContent = shown.text;
+    shared.setAccent(root, shown.color);
+    if (changed) announceEl.textContent = shown.silent ? shown.text : state.text || state.state;
     if (state.received_at) save(state);
     fitText();
     showUpdated();
@@ -149,15 +165,15 @@
     showLink();
   });
 
-  shared.setAccent(root, current.color);  // none while starting: kiosk.css's own accent
+  shared.setAccent(root, look(current).color);  // none while starting: kiosk.css's own
   if (pictures[0].complete) keepRatio(pictures[0]);
   else pictures[0].addEventListener("load", function () { keepRatio(pictures[0]); });
   // The server-rendered picture failed (a server restarting?): load it again, never stay blank.
   function retryFirstPicture() {
-    if (!current.image || !pictures[0].classList.contains("is-shown") ||
-        stage.image !== current.image) return;
+    var image = look(current).image;
+    if (!image || !pictures[0].classList.contains("is-shown") || stage.image !== image) return;
     stage.image = null;
-    setTimeout(function () { swapPicture(current.image); }, shared.RETRY_MS);
+    setTimeout(function () { swapPicture(look(current).image); }, shared.RETRY_MS);
   }
   pictures[0].addEventListener("error", retryFirstPicture);
   if (pictures[0].complete && !pictures[0].naturalWidth) retryFirstPicture();

@@ -33,6 +33,7 @@
   }
 
   var timeline = window.consoleTimeline(clock, cell, fillRows);  // (timeline.js)
+  var queue = window.consoleQueue(clock, cell, fillRows);  // (queue.js)
 
   function count(value) { return value === null || value === undefined ? "?" : String(value); }
 
@@ -160,6 +161,7 @@
     renderPicker(data.pillows);
     renderScreens(data.screen_list, data.screens);
     timeline.render(data.timeline);
+    queue.render(data);
 
     var current = data.current || {};
     if (safeImage(current.image)) byId("now-image").src = appRoot + current.image;

@@ -211,6 +211,7 @@
     RETRY_MS: RETRY_MS, appRoot: appRoot, connection: connection, syncClock: syncClock,
     skew: function () { return skew; }, screenOptions: screenOptions,
     safeImage: safeImage, preload: preload, swapPicture: swapPicture, setAccent: setAccent,
-    updated: updated, showLink: showLink, hideIdleCursor: hideIdleCursor, connect: connect
+    updated: updated, clock: clock, showLink: showLink, hideIdleCursor: hideIdleCursor,
+    connect: connect
   };
 })();
