@@ -102,6 +102,24 @@ def storage(settings):
     storage.close()
 
 
+OPERATOR_TOKEN = "operator-secret-token"
+
+
+@pytest.fixture
+def console_app(settings):
+    """An app with the operator console on (token ``OPERATOR_TOKEN``); its watcher not started."""
+    app = create_app({**settings, "OPERATOR_TOKEN": OPERATOR_TOKEN})
+    app.extensions["pillow"].storage.ensure()
+    yield app
+    app.extensions["pillow"].storage.close()
+
+
+@pytest.fixture
+def browser(console_app):
+    """A Flask test client of ``console_app`` (signed out)."""
+    return console_app.test_client()
+
+
 @pytest.fixture
 def runner(settings):
     """A click runner whose environment points ``pillow-web`` at the test's queue."""

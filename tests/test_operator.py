@@ -3,25 +3,12 @@
 import json
 import re
 
-import pytest
-
 from pillow_web.app import create_app
 from pillow_web.web.events import socketio
 
-TOKEN = "operator-secret-token"
+from .conftest import OPERATOR_TOKEN
 
-
-@pytest.fixture
-def console_app(settings):
-    app = create_app({**settings, "OPERATOR_TOKEN": TOKEN})
-    app.extensions["pillow"].storage.ensure()
-    yield app
-    app.extensions["pillow"].storage.close()
-
-
-@pytest.fixture
-def browser(console_app):
-    return console_app.test_client()
+TOKEN = OPERATOR_TOKEN  # the token of the console_app fixture (conftest)
 
 
 def csrf_of(response):

@@ -6,65 +6,29 @@ import logging
 import re
 from collections import Counter
 
-import gevent.pool
 import pytest
 
 from pillow_web.app import create_app
 from pillow_web.web import poison_console
 
+from .test_operator import TOKEN, csrf_of
+from .test_operator import sign_in as operator_sign_in
+from .test_poison_bulk import seed, take_all
 from .util import poison, wait_for
 
-TOKEN = "poison-console-token"
 BIG = '{"state": "HUGGING", "text": "' + "b" * (60 * 1024) + '"}'  # kept in a blob
 HOSTILE = '<img src=x onerror="alert(1)"> not a state'
 JSON = {"Accept": "application/json"}
 
 
-@pytest.fixture
-def console_app(settings):
-    app = create_app({**settings, "OPERATOR_TOKEN": TOKEN})
-    app.extensions["pillow"].storage.ensure()
-    yield app
-    app.extensions["pillow"].storage.close()
-
-
-@pytest.fixture
-def browser(console_app):
-    return console_app.test_client()
-
-
-def csrf_of(client):
-    page = client.get("/operator/").get_data(as_text=True)
-    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-
-
 def sign_in(client):
-    response = client.post("/operator/signin", data={"csrf": csrf_of(client), "token": TOKEN})
-    assert response.status_code == 302
-    return csrf_of(client)
+    """Sign ``client`` in; return the signed-in session's CSRF token."""
+    assert operator_sign_in(client).status_code == 302
+    return csrf_of(client.get("/operator/"))
 
 
 def poison_messages(storage):
     return storage.poison.peek_messages(max_messages=32)
-
-
-def seed(storage, count, prefix="waltzing"):
-    """``count`` poison records, as the watcher writes them; return their originals."""
-    originals = [f"{prefix} {number}" for number in range(count)]
-
-    def send(content):
-        record = {"reason": "unknown state", "content": content, "message_id": f"id-{content}",
-                  "poisoned_at": "2026-01-02T03:04:05+00:00"}
-        storage.poison.send_message(json.dumps(record), time_to_live=-1)
-
-    list(gevent.pool.Pool(8).imap_unordered(send, originals))
-    return originals
-
-
-def take_all(queue):
-    """Every message now visible on ``queue`` (hidden afterwards: call it once per check)."""
-    return [message.content for message in queue.receive_messages(
-        messages_per_page=32, visibility_timeout=300)]
 
 
 @pytest.fixture
@@ -207,7 +171,7 @@ def test_requeue_all_stops_at_the_count_while_a_watcher_poisons_again(
 def test_writes_need_the_csrf_token_and_a_signed_in_session(console_app, browser, storage,
                                                             poisoned):
     first = list(poisoned)[0]
-    csrf = csrf_of(browser)  # a session, not signed in
+    csrf = csrf_of(browser.get("/operator/"))  # a session, not signed in
     assert browser.get("/operator/poison/list.json").status_code == 401
     assert browser.get(f"/operator/poison/entry.json?id={first}").status_code == 401
     for verb in ("requeue", "delete"):

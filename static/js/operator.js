@@ -34,6 +34,7 @@
 
   var timeline = window.consoleTimeline(clock, cell, fillRows);  // (timeline.js)
   var queue = window.consoleQueue(clock, cell, fillRows);  // (queue.js)
+  window.consolePoison(clock);  // (poison.js)
 
   function count(value) { return value === null || value === undefined ? "?" : String(value); }
 

@@ -6,7 +6,7 @@
 
   var SVG = "http://www.w3.org/2000/svg";
   var HEIGHT = 132;  // px: a chart's height, axis labels included
-  var LEFT = 44, BOTTOM = 18, TOP = 8;  // px: room for the axis labels ("10 min")
+  var LEFT = 54, BOTTOM = 18, TOP = 8;  // px: room for the axis labels (up to "120 min")
   var COUNTS = ["applied", "skipped", "poisoned"];
 
   function byId(id) { return document.getElementById(id); }
