@@ -14,9 +14,9 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 AA_TEXT = 4.5  # WCAG 1.4.3, for text of any size
 
-RUN = """async (tags) => {
-  const results = await axe.run(document, {runOnly: {type: 'tag', values: tags},
-                                           resultTypes: ['violations']});
+RUN = """async ([tags, within]) => {
+  const results = await axe.run(within || document, {runOnly: {type: 'tag', values: tags},
+                                                     resultTypes: ['violations']});
   return results.violations.map(rule => ({
     id: rule.id, impact: rule.impact, help: rule.help,
     nodes: rule.nodes.map(node => ({target: node.target.join(' '), summary: node.failureSummary}))
@@ -38,10 +38,11 @@ def inject(page):
     assert page.evaluate("() => typeof window.axe.run === 'function'"), "axe-core did not load"
 
 
-def violations(page):
-    """axe-core's WCAG A/AA violations on ``page`` as it is now: [{id, impact, help, nodes}]."""
+def violations(page, within=None):
+    """axe-core's WCAG A/AA violations on ``page`` as it is now (only in the element the CSS
+    selector ``within`` names, if given): [{id, impact, help, nodes}]."""
     inject(page)
-    return page.evaluate(RUN, TAGS)
+    return page.evaluate(RUN, [TAGS, within])
 
 
 def describe(found):

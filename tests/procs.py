@@ -6,6 +6,7 @@ operator would. Every wait has a deadline (``tests.util.wait_for``).
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -135,6 +136,18 @@ class Dashboard:
 
     def __exit__(self, *exc_info):
         self.close()  # also when the start failed: never leave the process running
+
+
+@contextmanager
+def operator_session(url, token):
+    """A ``requests`` session signed in to the operator console at ``url`` with ``token``."""
+    with requests.Session() as session:
+        page = session.get(f"{url}/operator/", timeout=5)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)[1]
+        signed = session.post(f"{url}/operator/signin", data={"csrf": csrf, "token": token},
+                              timeout=5)
+        assert signed.status_code == 200, signed.text
+        yield session
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from pillow_web.domain.messages import compose
 from pillow_web.storage.account import Storage
 
-from .axe import TAGS, describe, inject
+from .axe import describe, violations
 from .util import poison, wait_for
 
 pytestmark = pytest.mark.browser
@@ -29,22 +29,6 @@ def storage(azurite):
     storage.ensure()
     yield storage
     storage.close()
-
-
-# axe-core on the poison card alone (the console's other cards have tests of their own).
-CARD_AXE = """async (tags) => {
-  const results = await axe.run('#poison-card', {runOnly: {type: 'tag', values: tags},
-                                                 resultTypes: ['violations']});
-  return results.violations.map(rule => ({
-    id: rule.id, impact: rule.impact, help: rule.help,
-    nodes: rule.nodes.map(node => ({target: node.target.join(' '), summary: node.failureSummary}))
-  }));
-}"""
-
-
-def card_violations(page):
-    inject(page)
-    return page.evaluate(CARD_AXE, TAGS)
 
 
 def sign_in(page):
@@ -90,7 +74,7 @@ def test_the_poison_card_lists_shows_requeues_and_deletes(azurite, storage, dash
     expect(hostile.locator(".poison-show")).to_have_attribute("aria-expanded", "true")
 
     page.wait_for_load_state("load")
-    found = card_violations(page)
+    found = violations(page, within="#poison-card")  # (the other cards: their own tests)
     assert found == [], f"axe-core on the poison card:\n{describe(found)}"
     assert page.evaluate("() => document.documentElement.scrollWidth") <= WIDTH
     for box in (item.bounding_box() for item in items.all()):

@@ -3,12 +3,10 @@ poisons, keeps the day across a restart, and a web worker gets the watcher's fig
 and what the figures cost, counted in Azurite's own request log."""
 
 import logging
-import re
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import requests
 
 from bench.azlog import kind, requests_in
 from pillow_web.app import create_app
@@ -20,6 +18,7 @@ from pillow_web.storage.azurite import Azurite
 from pillow_web.storage.queue_stats import StatsBlob
 from pillow_web.watch import sampler
 
+from .procs import operator_session
 from .test_roles_web import TOKEN, Fleet, post
 from .util import poison, wait_for
 
@@ -33,13 +32,7 @@ def iso(moment):
 @contextmanager
 def console(dashboard):
     """``get(path, **query)``: JSON of a console route of ``dashboard``, signed in."""
-    with requests.Session() as browser:
-        page = browser.get(f"{dashboard.url}/operator/", timeout=5)
-        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)[1]
-        signed = browser.post(f"{dashboard.url}/operator/signin",
-                              data={"csrf": csrf, "token": TOKEN}, timeout=5)
-        assert signed.status_code == 200, signed.text
-
+    with operator_session(dashboard.url, TOKEN) as browser:
         def get(path, **query):
             response = browser.get(f"{dashboard.url}{path}", params=query, timeout=5)
             assert response.status_code == 200, response.text

@@ -2,7 +2,6 @@
 real ``pillow-web serve`` processes, a real redis-server, Azurite and nginx, seen from outside
 (Socket.IO clients, HTTP) as kiosks and operators see them."""
 
-import re
 import statistics
 import uuid
 from time import monotonic
@@ -11,7 +10,7 @@ import gevent
 import pytest
 import requests
 
-from .procs import START_TIMEOUT, Screen
+from .procs import START_TIMEOUT, Screen, operator_session
 from .util import wait_for
 
 TOKEN = "operator-token-for-the-fleet"
@@ -71,12 +70,7 @@ def showing(state):
 
 def console_data(dashboard):
     """What the operator console of ``dashboard`` shows (signed in with the token)."""
-    with requests.Session() as browser:
-        page = browser.get(f"{dashboard.url}/operator/", timeout=5)
-        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)[1]
-        signed = browser.post(f"{dashboard.url}/operator/signin",
-                              data={"csrf": csrf, "token": TOKEN}, timeout=5)
-        assert signed.status_code == 200, signed.text
+    with operator_session(dashboard.url, TOKEN) as browser:
         return browser.get(f"{dashboard.url}/operator/data.json", timeout=5).json()
 
 
