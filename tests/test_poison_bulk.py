@@ -39,6 +39,19 @@ def seed(storage, count, prefix="dancing"):
     return originals
 
 
+def seed_around_a_refusal(storage):
+    """40 poison records, then one whose kept original is over the queue's 64 KiB message limit
+    (a real refusal when it is requeued), then 40 more; return the 80 good originals."""
+    originals = seed(storage, 40, prefix="first")
+    blob = f"{storage.poison_name}/too-big"
+    storage.container.upload_blob(blob, ("h" * (64 * 1024 + 1)).encode())
+    record = {"reason": "too big", "content": "h" * 200, "message_id": "too-big",
+              "poisoned_at": "2026-01-02T03:04:05+00:00", "content_blob": blob}
+    storage.poison.send_message(json.dumps(record), time_to_live=-1)
+    originals += seed(storage, 40, prefix="then")
+    return originals
+
+
 def take_all(queue):
     """Every message now visible on ``queue`` (hidden afterwards: call it once per check)."""
     return [message.content for message in queue.receive_messages(
@@ -83,14 +96,7 @@ def test_a_live_watcher_poisoning_again_does_not_keep_it_going(runner, storage, 
 
 
 def test_a_failure_midway_says_how_many_were_moved(runner, storage):
-    # A real refusal: an entry whose kept original is over the queue's 64 KiB message limit.
-    originals = seed(storage, 40, prefix="first")
-    blob = f"{storage.poison_name}/too-big"
-    storage.container.upload_blob(blob, ("h" * (64 * 1024 + 1)).encode())
-    record = {"reason": "too big", "content": "h" * 200, "message_id": "too-big",
-              "poisoned_at": "2026-01-02T03:04:05+00:00", "content_blob": blob}
-    storage.poison.send_message(json.dumps(record), time_to_live=-1)
-    originals += seed(storage, 40, prefix="then")
+    originals = seed_around_a_refusal(storage)
     result = runner.invoke(cli, ["poison", "requeue", "--all"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.startswith("Error: storage: HttpResponseError")

@@ -13,7 +13,7 @@ from pillow_web.web import poison_console
 
 from .test_operator import TOKEN, csrf_of
 from .test_operator import sign_in as operator_sign_in
-from .test_poison_bulk import seed, take_all
+from .test_poison_bulk import seed, seed_around_a_refusal, take_all
 from .util import poison, wait_for
 
 BIG = '{"state": "HUGGING", "text": "' + "b" * (60 * 1024) + '"}'  # kept in a blob
@@ -226,14 +226,7 @@ def test_storage_down_answers_503_with_one_redacted_line(own_azurite, settings):
 
 
 def test_a_refusal_midway_says_how_many_were_done(browser, storage):
-    # A real refusal: an entry whose kept original is over the queue's 64 KiB message limit.
-    originals = seed(storage, 40, prefix="first")
-    blob = f"{storage.poison_name}/too-big"
-    storage.container.upload_blob(blob, ("h" * (64 * 1024 + 1)).encode())
-    record = {"reason": "too big", "content": "h" * 200, "message_id": "too-big",
-              "poisoned_at": "2026-01-02T03:04:05+00:00", "content_blob": blob}
-    storage.poison.send_message(json.dumps(record), time_to_live=-1)
-    originals += seed(storage, 40, prefix="then")
+    seed_around_a_refusal(storage)  # a real refusal among them
     csrf = sign_in(browser)
     response = browser.post("/operator/poison/requeue", headers=JSON,
                             data={"csrf": csrf, "all": "1", "limit": "81"})

@@ -31,12 +31,9 @@ def site(azurite, tmp_path_factory):
     config = folder / "pillows.toml"
     config.write_text('[[pillow]]\nid = "hall"\nname = "Hallway"\n\n[[pillow]]\nid = "den"\n'
                       'name = "Den"\nsilent_shows_notconnected = false\n', encoding="utf-8")
-    server = Dashboard(azurite, folder / "server.log", POLL_MAX=0.5, CONFIG=config,
-                       SILENT_AFTER=SILENT_AFTER, SILENT_SHOWS_NOTCONNECTED="true")
-    try:
+    with Dashboard(azurite, folder / "server.log", POLL_MAX=0.5, CONFIG=config,
+                   SILENT_AFTER=SILENT_AFTER, SILENT_SHOWS_NOTCONNECTED="true") as server:
         yield server.start()
-    finally:
-        server.close()
 
 
 @pytest.fixture
