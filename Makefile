@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench screenshots browser services clean
+.PHONY: setup demo test lint bench chaos soak screenshots browser services clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -53,6 +53,15 @@ bench: setup browser services
 	$(BIN)/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	test -d bench/reference/node_modules || npm ci --prefix bench/reference --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m bench
+
+# Chaos: 100 seeded faults over the whole scale-out topology (about 15 minutes; SEED=n replays
+# a run), then its checker; soak: 30 minutes without faults, 500 screens. See README "Chaos".
+chaos: setup browser services
+	$(BIN)/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	$(BIN)/python -m chaos $(if $(SEED),--seed $(SEED))
+
+soak: setup services
+	$(BIN)/python -m chaos.soak
 
 screenshots: setup browser
 	$(BIN)/python -m tests.screenshots

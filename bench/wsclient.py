@@ -111,12 +111,14 @@ class Client(asyncio.Protocol):
             self.transport.close()
 
 
-async def connect(host, port, hub, timeout=20.0, auth=None):
-    """Open one client and return it once the server accepted the ``/`` namespace."""
+async def connect(host, port, hub, timeout=20.0, auth=None, source=None):
+    """Open one client and return it once the server accepted the ``/`` namespace; from the
+    address ``source`` if given (e.g. another loopback address)."""
     loop = asyncio.get_running_loop()
     path = "/socket.io/?EIO=4&transport=websocket"
     _, client = await asyncio.wait_for(loop.create_connection(
-        lambda: Client(f"{host}:{port}", path, hub, auth), host, port), timeout)
+        lambda: Client(f"{host}:{port}", path, hub, auth), host, port,
+        local_addr=(source, 0) if source else None), timeout)
     try:
         return await asyncio.wait_for(client.ready, timeout)
     except BaseException:

@@ -92,7 +92,7 @@ def create_app(config=None, role="all"):
         # every worker's screens again could put an older state back on them.
         return Watcher(storage, queue_state, settings, push, push_here if fleet.shared else None)
 
-    pillows = watch_pillows(settings, make_watcher)
+    pillows = watch_pillows(settings, make_watcher, fleet.shown)
     app.extensions["pillow"] = Dashboard({pillow.id: pillow for pillow in pillows}, push, fleet,
                                          role, push_here=push_here)
     security.init_app(app)

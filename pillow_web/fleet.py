@@ -22,7 +22,7 @@ from redis.retry import Retry
 
 from .fleet_screens import json_object, swap_screens
 from .message_queue import redact_url
-from .pushes import REDIS_TIMEOUT, Sender, redis_manager, rooms_of
+from .pushes import REDIS_TIMEOUT, Sender, ShownStates, redis_manager, rooms_of
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Fleet:
         self.watcher_reports = {}  # by queue, its active watcher's last report (within TTL)
         self.other_screens = 0  # screens of the other processes, as last read
         self.other_screen_list = []  # what they listed of them (fleet_screens.LISTED each)
-        self.delivered_states = {}  # by pillow, the last ``state`` Redis brought to this process
+        self.shown = ShownStates()  # the newest state handed to this process's screens
         self._redis = None
         self._watchers = {}  # by queue, the watchers served here (serve_watcher)
         self._stopping = Event()
@@ -87,11 +87,7 @@ class Fleet:
         """python-socketio's Redis manager for this process's Socket.IO server (None: alone)."""
         if not self.shared:
             return None
-        return redis_manager(self.url, self.channel, delivered=self._delivered)
-
-    def _delivered(self, event, data):
-        if event == "state" and isinstance(data, dict):
-            self.delivered_states[data.get("pillow")] = data
+        return redis_manager(self.url, self.channel, shown=self.shown)
 
     def sender(self, emit):
         """``emit`` made asynchronous with a ``Sender`` when pushes go through Redis."""

@@ -16,6 +16,7 @@ class LivePillow:
     queue_state: QueueState
     watcher: object  # its queue's Watcher (roles all, watcher) or RemoteWatcher (role web)
     thresholds: Thresholds = field(default_factory=Thresholds)  # its queue's warnings'
+    shown: object = None  # the process's pushes.ShownStates: what its screens were given
 
     @property
     def id(self):
@@ -46,7 +47,11 @@ class LivePillow:
     def payload(self):
         """Its ``state`` event, or None until its queue's snapshot is read (the store holds the
         catalog's initial state then, not the pillow's)."""
-        return self.queue_state.payload(self.id) if self.watcher.loaded.is_set() else None
+        if not self.watcher.loaded.is_set():
+            return None
+        payload = self.queue_state.payload(self.id)
+        # The store follows the snapshot, a poll behind what Redis may have brought the screens.
+        return self.shown.newest(payload) if self.shown is not None else payload
 
     def status(self):
         """Its ``status`` event: its queue's link, and which pillows that is about."""
@@ -58,9 +63,10 @@ def queues_of(settings):
     return list(dict.fromkeys(pillow["queue"] for pillow in settings["PILLOWS"]))
 
 
-def watch_pillows(settings, make_watcher):
+def watch_pillows(settings, make_watcher, shown=None):
     """``[LivePillow]`` of the PILLOWS setting, in its order; ``make_watcher(storage, state)``
-    makes the watcher of each queue. Nothing connects here."""
+    makes the watcher of each queue; ``shown``: the process's ``ShownStates``, if it has
+    screens. Nothing connects here."""
     catalogs, queues = {}, {}
     for spec in settings["PILLOWS"]:
         path = spec["states_file"]
@@ -78,5 +84,5 @@ def watch_pillows(settings, make_watcher):
         state = QueueState(pillows)
         watcher = make_watcher(storage, state)
         for pillow in pillows:
-            live[pillow.id] = LivePillow(pillow, storage, state, watcher, thresholds)
+            live[pillow.id] = LivePillow(pillow, storage, state, watcher, thresholds, shown)
     return [live[spec["id"]] for spec in settings["PILLOWS"]]

@@ -4,6 +4,7 @@ outage, and the ``Sender`` that keeps every caller (a request, the watcher) from
 
 import logging
 from collections import OrderedDict
+from datetime import datetime
 
 import gevent
 import socketio
@@ -27,33 +28,80 @@ MANAGER_RECONNECT_EVERY = 0.5
 PUBLISH_TIMEOUT = 1.0
 
 
-def redis_manager(url, channel, write_only=False, delivered=None):
+def redis_manager(url, channel, write_only=False, shown=None):
     """python-socketio's Redis manager on ``channel``: a server's, or (``write_only``) the
-    watcher role's, which only emits. ``delivered(event, data)`` is told each broadcast it hands
-    to this process's screens."""
+    watcher role's, which only emits. ``shown`` (a ``ShownStates``) is what this process's
+    screens were given: a ``state`` older than that is not handed to them."""
     options = {**MANAGER_OPTIONS, "retry": Retry(ConstantBackoff(MANAGER_RECONNECT_EVERY), -1)}
     return RedisManager(url, channel=channel, write_only=write_only,
-                        logger=log if write_only else None, redis_options=options,
-                        delivered=delivered)
+                        logger=log if write_only else None, redis_options=options, shown=shown)
+
+
+class ShownStates:
+    """By pillow, the newest ``state`` this process handed to its screens, from Redis or from
+    its own snapshot follower.
+
+    The watcher stamps ``received_at`` on each change as it applies them, in order, so a state
+    stamped before the newest one is stale. Redis hands those over: a publish sent to a Redis
+    that hung (SIGSTOP, a stalled VM) is delivered when it answers again, after the newer states
+    the follower pushed meanwhile (found by the chaos run: screens stepped back for a moment).
+    And a screen that connects gets the newest of it and the follower's (``newest``), which is a
+    poll behind what Redis brought (found by the chaos run too, on a screen that reconnected).
+    """
+
+    def __init__(self):
+        self._newest = {}
+
+    @staticmethod
+    def _order(payload):
+        try:
+            return datetime.fromisoformat(payload["received_at"])
+        except (KeyError, TypeError, ValueError):  # the initial state: before any other
+            return None
+
+    def has(self, payload):
+        """Whether ``payload`` or a state applied after it was handed here already."""
+        newest, order = self._order(self._newest.get(payload.get("pillow"))), self._order(payload)
+        return newest is not None and order is not None and newest >= order
+
+    def stale(self, payload):
+        """Whether a state applied after ``payload`` was handed here already."""
+        newest, order = self._order(self._newest.get(payload.get("pillow"))), self._order(payload)
+        return newest is not None and order is not None and newest > order
+
+    def newest(self, payload):
+        """``payload``, or (a copy of) the state applied after it that was handed here."""
+        return dict(self._newest[payload.get("pillow")]) if self.stale(payload) else payload
+
+    def note(self, payload):
+        if not self.stale(payload):
+            self._newest[payload.get("pillow")] = payload
 
 
 class RedisManager(socketio.RedisManager):
-    """python-socketio's Redis manager, saying what it delivered here, so that a web worker's
-    snapshot follower pushes a change only if Redis did not bring it (or a newer one) already:
-    it used to push each one again a second later, doubling every broadcast's cost."""
+    """python-socketio's Redis manager, handing this process's screens no ``state`` older than
+    one they were given (``ShownStates``), and noting the ones it hands them, so that a web
+    worker's snapshot follower pushes a change only if Redis did not bring it (or a newer one)
+    already: it used to push each one again a second later, doubling every broadcast's cost."""
 
-    def __init__(self, *args, delivered=None, **kwargs):
+    def __init__(self, *args, shown=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.delivered = delivered
+        self.shown = shown
 
     def _handle_emit(self, message):
         # python-socketio's one path for an emit reaching this process's screens (its own emits
         # and those from Redis); if it is renamed, tests/test_roles_web.py sees pushes doubled.
-        super()._handle_emit(message)
-        data = message.get("data")
         # (Emits to this process's own screens skip the queue and this path: ignore_queue.)
-        if self.delivered is not None and len(data or ()) == 1:
-            self.delivered(message.get("event"), data[0])
+        data = message.get("data")
+        state = (message.get("event") == "state" and len(data or ()) == 1
+                 and isinstance(data[0], dict) and self.shown is not None)
+        if state and self.shown.stale(data[0]):
+            log.info("dropped a state applied at %s from Redis: a newer one is shown",
+                     data[0].get("received_at"))
+            return
+        super()._handle_emit(message)
+        if state:
+            self.shown.note(data[0])
 
 
 def room(pillow_id):

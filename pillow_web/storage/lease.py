@@ -66,6 +66,12 @@ class Lease:
         """Whether this process may consume: the lease is ours for at least ``margin`` more s."""
         return monotonic() < self._until
 
+    def confirmed(self):
+        """Whether the last lease call worked. After one failed, storage may have lost the lease
+        meanwhile and given it to another (Azurite forgets leases when it restarts): the holder
+        consumes again once a renewal says the lease is still its own, or learns it is not."""
+        return not self._failing
+
     def acquire(self):
         """Try once to take the lease; True if it is ours now (also if it already was)."""
         try:

@@ -51,6 +51,8 @@ def init_app(app, fleet):
     def push_here(event, data):
         # Without the queue, an emit reaches this process's screens only (and reaches them
         # while Redis is away).
+        if event == "state":
+            fleet.shown.note(data)
         server.emit(event, data, to=rooms_of(data) or fleet.room, namespace="/",
                     ignore_queue=True)
 

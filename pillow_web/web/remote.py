@@ -31,16 +31,6 @@ PUBLIC = ("status", "queue_ok", "since", "last_poll", "last_ok", "reason")  # of
 NO_WATCHER = "no active watcher"  # the public reason while none reported within the TTL
 
 
-def brought(payload, delivered):
-    """Whether ``delivered``, the last state Redis brought, is ``payload`` or newer than it: the
-    watcher stamps ``received_at`` on each change as it applies them, in order."""
-    try:
-        return (datetime.fromisoformat(delivered["received_at"])
-                >= datetime.fromisoformat(payload["received_at"]))
-    except (KeyError, TypeError, ValueError):  # none brought yet, or the initial state
-        return False
-
-
 class RemoteWatcher(SampledFigures):
     """``loaded``, ``status()`` (for screens), ``health()`` (for /healthz and the console) and
     ``queue_figures()``, like the all-in-one's watcher; ``start()`` and ``stop()`` its
@@ -113,7 +103,7 @@ class RemoteWatcher(SampledFigures):
                 continue  # the snapshot changed for another pillow on this queue
             self._pushed[pillow] = payload
             self.timeline.record(payload)
-            if not brought(payload, self.fleet.delivered_states.get(pillow)):
+            if not self.fleet.shown.has(payload):  # Redis brought it, or a newer one
                 self.push_here("state", payload)
 
     def _announce(self):
