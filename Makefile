@@ -54,7 +54,7 @@ bench: setup browser services
 	test -d bench/reference/node_modules || npm ci --prefix bench/reference --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m bench
 
-# Chaos: 100 seeded faults over the whole scale-out topology (about 15 minutes; SEED=n replays
+# Chaos: 100 seeded faults over the whole scale-out topology (about 9 minutes; SEED=n replays
 # a run), then its checker; soak: 30 minutes without faults, 500 screens. See README "Chaos".
 chaos: setup browser services
 	$(BIN)/pip install --quiet --disable-pip-version-check -r bench/requirements.txt

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import wraps
 from time import monotonic
 
-from greenlet import greenlet
+from gevent import Greenlet
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -31,8 +31,9 @@ PlatformCollector(registry=REGISTRY)  # python_info
 
 
 def live_greenlets():
-    """Greenlets alive in this process (started or not yet), by one pass over the heap."""
-    return sum(isinstance(o, greenlet) and not o.dead for o in gc.get_objects())
+    """gevent's greenlets alive in this process (started or not yet), by one pass over the
+    heap: each screen's, each request's, each loop's."""
+    return sum(isinstance(o, Greenlet) and not o.dead for o in gc.get_objects())
 
 
 # A leak of greenlets (a task per screen that never ends) shows here long before in memory.

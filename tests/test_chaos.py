@@ -105,3 +105,18 @@ def test_the_chaos_command_refuses_bad_options():
     done = subprocess.run([sys.executable, "-m", "chaos", "--faults", "-1"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "--faults >= 0" in done.stderr
+
+
+def test_the_soak_flags_memory_files_and_greenlets_that_grow():
+    from chaos import soak
+
+    def sample(phase, rss, fds, greenlets):
+        parts = {name: {"rss_mb": 50.0, "fds": 10, "greenlets": None} for name in soak.PROCESSES}
+        parts["web-a"] = {"rss_mb": rss, "fds": fds, "greenlets": greenlets}
+        return {"phase": phase, "parts": parts}
+
+    steady = soak.compare([sample("baseline", 80.0, 60, 160), sample("end", 85.0, 62, 163)])
+    assert all(steady["web-a"][key] for key in ("rss_ok", "fds_ok", "greenlets_ok"))
+    grown = soak.compare([sample("baseline", 80.0, 60, 160), sample("end", 95.0, 70, 200)])
+    assert not any(grown["web-a"][key] for key in ("rss_ok", "fds_ok", "greenlets_ok"))
+    assert grown["redis"]["rss_ok"] and "greenlets_ok" not in grown["redis"]

@@ -39,7 +39,7 @@ def distribution_of(module):
     """The installed distribution that provides ``module`` (None for the standard library and
     this project's own packages); for a namespace such as ``azure``, the one with its file."""
     top = module.split(".")[0]
-    if top in sys.stdlib_module_names or top in ("pillow_web", "tests", "bench"):
+    if top in sys.stdlib_module_names or top in ("pillow_web", "tests", "bench", "chaos"):
         return None
     candidates = importlib.metadata.packages_distributions().get(top, [])
     if len(set(candidates)) == 1:
@@ -72,14 +72,15 @@ def test_every_package_the_tests_import_is_in_the_test_extra():
     assert undeclared(ROOT / "tests", declared) == {}
 
 
-def test_every_package_the_benchmarks_import_is_declared_for_them():
+def test_every_package_the_benchmarks_and_the_chaos_run_import_is_declared_for_them():
     bench = [line for line in (ROOT / "bench" / "requirements.txt").read_text().splitlines()
              if line.strip() and not line.startswith("#")]
     declared = {name_of(requirement) for requirement in
                 PROJECT["dependencies"] + PROJECT["optional-dependencies"]["test"] + bench}
     # A module `make bench` has not installed yet goes by its own name (matplotlib, psutil).
     providers = {module: distribution_of(module) if importlib.util.find_spec(top) else name_of(top)
-                 for module in imported_modules(ROOT / "bench") if (top := module.split(".")[0])}
+                 for module in imported_modules(ROOT / "bench") | imported_modules(ROOT / "chaos")
+                 if (top := module.split(".")[0])}
     assert {module: dist for module, dist in sorted(providers.items())
             if dist is not None and dist not in declared} == {}
 
