@@ -15,6 +15,9 @@ from bench.common import percentile
 from . import leases
 
 MICRO = 1e-6
+# The result's lists of what went wrong: any entry in one fails the run.
+FAILURES = ("lost", "bad_not_poisoned", "wrong_reason", "backwards", "split_brain",
+            "unleased_writes", "final_wrong", "left_running")
 
 
 def lines(path):
@@ -148,9 +151,7 @@ def check(run_dir, queue, collected):
                      "faults": [[f["t"], ended.get(e, f["t"]), f["part"], f["action"]]
                                 for e, f in sorted(begun.items())]},
     })
-    failures = ("lost", "bad_not_poisoned", "wrong_reason", "backwards", "split_brain",
-                "unleased_writes", "final_wrong", "left_running")
-    result["passed"] = not any(result[key] for key in failures) and not \
+    result["passed"] = not any(result[key] for key in FAILURES) and not \
         collected["fault_errors"]
     return result
 

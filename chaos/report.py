@@ -5,9 +5,8 @@ import json
 
 from bench.table import fmt
 
-# Failure lists of the result, in the order the summary shows them.
-FAILURES = ("lost", "bad_not_poisoned", "wrong_reason", "backwards", "split_brain",
-            "unleased_writes", "final_wrong", "left_running")
+from .checker import FAILURES
+
 EXAMPLES = 5
 
 
