@@ -63,7 +63,7 @@ class SnapshotPoller(Loop):
     def __init__(self, connection_string, queue):
         super().__init__(0.2)
         self.storage = Storage(connection_string, queue, CONTAINER)
-        self.etag, self.last, self.current = None, None, 0
+        self.etag, self.last, self.current, self.snapshot = None, None, 0, None
         self.applied, self.reads, self.gaps, self.errors = set(), 0, 0, 0
 
     def step(self):
@@ -75,7 +75,7 @@ class SnapshotPoller(Loop):
         if snapshot is UNCHANGED or snapshot is None:
             return
         ids = snapshot.get("applied_ids", [])
-        self.etag, self.reads = etag, self.reads + 1
+        self.etag, self.reads, self.snapshot = etag, self.reads + 1, snapshot
         self.gaps += self.last is not None and self.last not in ids
         self.applied.update(ids)
         self.last, self.current = (ids[-1] if ids else None), number(snapshot["current"])

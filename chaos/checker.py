@@ -7,10 +7,10 @@ backwards if it was shown a message older than one it was shown before (across r
 """
 
 import json
-from datetime import datetime
 from pathlib import Path
 
 from bench.common import percentile
+from bench.wsclient import epoch
 
 from . import leases
 
@@ -26,10 +26,6 @@ def lines(path):
         return []
     with open(path, encoding="utf-8") as file:
         return [json.loads(line) for line in file if line.strip()]
-
-
-def epoch(iso):
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 class Numbering:

@@ -22,7 +22,7 @@ import requests
 from bench.common import wait_until
 from pillow_web.storage.azurite import Azurite
 from tests.nginx import Nginx, render_site
-from tests.services import find, redis_ping
+from tests.services import RedisServer
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 60.0  # a cold serve on a busy 2-core machine, while other parts are down
@@ -138,15 +138,18 @@ class AzuritePart(Part):
 
 
 class RedisPart(Part):
+    """redis-server as the tests run it (tests/services.py), on this part's port."""
+
+    def __init__(self, name, run_dir):
+        super().__init__(name, run_dir)
+        self.server = RedisServer(self.run_dir / "redis")
+        self.server.port = self.port
+
     def command(self):
-        return [find("redis-server"), "--bind", HOST, "--port", str(self.port), "--save", "",
-                "--appendonly", "no", "--dir", str(self.run_dir), "--daemonize", "no"]
+        return self.server.command()
 
     def answers(self):
-        try:
-            return redis_ping(HOST, self.port, 0.5) == b"+PONG\r\n"
-        except OSError:
-            return False
+        return self.server.answers()
 
 
 class NginxPart(Part):

@@ -4,15 +4,13 @@ everything stopped, for the checker.
 """
 
 import json
-import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from azure.core.exceptions import AzureError
-
 from bench.common import wait_until
-from pillow_web.storage.account import UNCHANGED, Storage
+from bench.numbered import SnapshotPoller
+from pillow_web.storage.account import Storage
 
 from . import checker, faults
 from .kiosk import Kiosk, is_chromium
@@ -24,35 +22,23 @@ WARM_UP = 3.0  # seconds of messages before the first fault
 SETTLE = 180.0  # seconds the end may take: the last faults' restarts, then the queue drained
 
 
-class SnapshotWatch(threading.Thread):
-    """The snapshot every 0.2 s: each current state with when it was read, and every id it
-    named (``applied_ids``: applied, or consumed as older than the state shown)."""
+class SnapshotWatch(SnapshotPoller):
+    """bench's poller (every id the snapshot named: applied, or consumed as older than the state
+    shown; read every 0.2 s), also keeping each current state with when it was read."""
 
     def __init__(self, connection_string):
-        super().__init__(daemon=True, name="snapshot")
-        self.storage = Storage(connection_string, QUEUE, CONTAINER)
-        self.stopping, self.etag = threading.Event(), None
-        self.currents, self.applied_ids = [], set()
+        super().__init__(connection_string, QUEUE)
+        self.currents = []
 
-    def run(self):
-        while not self.stopping.wait(0.2):
-            self.read()
-
-    def read(self):
-        try:
-            snapshot, etag = self.storage.load_snapshot_if_changed(self.etag)
-        except AzureError:
-            return None
-        if snapshot is not UNCHANGED and snapshot:
-            self.etag = etag
-            self.applied_ids.update(snapshot.get("applied_ids", []))
-            self.currents.append((time.time(), snapshot.get("current")))
-        return self.currents[-1][1] if self.currents else None
+    def step(self):
+        reads = self.reads
+        super().step()
+        if self.reads > reads:
+            self.currents.append((time.time(), self.snapshot.get("current")))
 
     def close(self):
-        self.stopping.set()
-        self.join(10)
-        self.read()
+        super().close()
+        self.step()  # one last read, the thread stopped
         self.storage.close()
 
 
@@ -118,7 +104,7 @@ def run(seed, plan, rate, screens, run_dir, log=print):
         except TimeoutError as exc:
             collected["fault_errors"].append(str(exc))
         watch.close()
-        collected.update(applied_ids=watch.applied_ids, applied=watch.currents, last=last,
+        collected.update(applied_ids=watch.applied, applied=watch.currents, last=last,
                          final=lean.showing(), kiosk_text=kiosk.shown()["text"],
                          poison=read_poison(connection), pillow_send_failures=pillow.failures)
     collected["left_running"] = [f"{pid} {command}" for pid, command in
